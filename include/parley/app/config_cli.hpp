@@ -1,0 +1,13 @@
+#pragma once
+#include <CLI/App.hpp>
+
+#include "parley/net/server_config.hpp"
+
+namespace parley::app {
+
+// Registers every server setting as a flag (--port) and an environment variable
+// (PARLEY_PORT), with its default shown by --help and its range checked: a bad value makes
+// parsing fail with a message naming the flag.
+void register_flags(CLI::App& cli, net::server_config& config);
+
+}  // namespace parley::app

@@ -1,0 +1,58 @@
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "parley/core/hub.hpp"
+#include "parley/core/sink.hpp"
+#include "parley/protocol/client_request.hpp"
+
+namespace parley::core {
+
+struct chat_limits {
+  std::size_t max_who_ids = 1000;      // protocol.md: `who` lists at most 1000 ids
+  std::size_t max_watched_ids = 1000;  // ids one connection may follow, so watching stays bounded
+  std::size_t max_text_bytes = 65536;  // for the too_large message
+};
+
+// The chat protocol of one connection, with no I/O: turns the client's messages into hub calls
+// and replies. Its caller (the connection's own thread) calls one method at a time.
+class chat_connection {
+ public:
+  // `self` is the connection's sink, which owns this object.
+  chat_connection(hub& hub, std::string id, sink& self, protocol::request_parser& parser,
+                  const chat_limits& limits);
+  ~chat_connection();
+
+  // Sends `welcome`, then joins the hub, which holds `self_ref` until close(). First call.
+  void open(std::weak_ptr<sink> self_ref);
+  void on_text(std::string_view frame);
+  void on_binary(std::string_view frame);
+  void on_text_too_large(std::size_t size);
+  // Leaves the hub (partners get `left`); idempotent.
+  void close();
+
+  const std::string& id() const { return member_.id; }
+
+ private:
+  void handle(const protocol::request& request);
+  void handle(const protocol::request_error& error);
+  void handle(const protocol::msg_request& msg);
+  void handle(const protocol::who_request& who);
+  void handle(const protocol::watch_request& watch);
+  void handle(const protocol::typing_request& typing);
+  void handle(const protocol::ping_request& ping);
+  void handle(const protocol::file_request& file);
+  // Routes a frame built by `build(mid, ts)` to `to`, then acks or answers `offline`.
+  template <typename Build>
+  void route(std::string_view to, protocol::optional_cid cid, Build build);
+  void reply(protocol::shared_frame frame) { member_.self->deliver(std::move(frame)); }
+
+  hub& hub_;
+  member member_;
+  protocol::request_parser& parser_;
+  const chat_limits& limits_;
+};
+
+}  // namespace parley::core

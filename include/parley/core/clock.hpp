@@ -1,0 +1,13 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+
+namespace parley::core {
+
+// Server time as protocol.md sends it: milliseconds since the Unix epoch.
+inline std::int64_t unix_millis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace parley::core

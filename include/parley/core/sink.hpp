@@ -1,0 +1,15 @@
+#pragma once
+#include "parley/protocol/ws_frame.hpp"
+
+namespace parley::core {
+
+// How the hub reaches one connection: the only thing core knows of the network. A sink may be
+// called from any thread and never blocks: it queues the frame for its connection (or drops
+// it once the connection is closing), so the hub can deliver without holding its lock.
+class sink {
+ public:
+  virtual ~sink() = default;
+  virtual void deliver(protocol::shared_frame frame) = 0;
+};
+
+}  // namespace parley::core

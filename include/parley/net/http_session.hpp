@@ -1,0 +1,53 @@
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message_generator.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "parley/net/static_files.hpp"
+#include "parley/net/worker.hpp"
+#include "parley/net/ws_handshake.hpp"
+
+namespace parley::net {
+
+// One HTTP connection: serves pages, /healthz and errors with keep-alive, and hands the
+// socket to a ws_session after a valid upgrade on /ws/{client_id}. Each request, the upgrade
+// included, must arrive within --handshake-timeout or the connection is closed.
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(worker& owner, const static_files& files,
+               std::chrono::steady_clock::time_point started, boost::asio::ip::tcp::socket socket);
+
+  // Starts serving on the worker's thread.
+  void start();
+
+ private:
+  boost::asio::awaitable<void> serve();
+  boost::asio::awaitable<void> upgrade(http_request request, std::string_view path);
+  boost::beast::http::message_generator respond(const http_request& request);
+  boost::beast::http::message_generator serve_file(const http_request& request,
+                                                   const std::filesystem::path& file);
+  boost::beast::http::message_generator health(const http_request& request);
+  boost::asio::awaitable<void> send_error(boost::beast::http::status status,
+                                          std::string_view reason);
+  void shut_down();
+
+  worker& worker_;
+  const static_files& files_;
+  std::chrono::steady_clock::time_point started_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::string peer_;
+};
+
+// A plain-text response.
+boost::beast::http::message_generator text_response(const http_request& request,
+                                                    boost::beast::http::status status,
+                                                    std::string_view body);
+
+}  // namespace parley::net

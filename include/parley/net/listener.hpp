@@ -1,0 +1,41 @@
+#pragma once
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "parley/net/static_files.hpp"
+#include "parley/net/worker.hpp"
+
+namespace parley::net {
+
+// Accepts TCP connections on the first worker's thread and hands each to the next worker in
+// turn, where its http_session runs. Survives running out of file descriptors: it backs off
+// and tries again, never exits.
+class listener {
+ public:
+  // Binds and listens; throws on failure (a startup error).
+  listener(std::vector<std::unique_ptr<worker>>& workers, const static_files& files,
+           const boost::asio::ip::tcp::endpoint& endpoint);
+
+  void start();
+  // Stops accepting; safe from any thread.
+  void stop();
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  void accept();
+  void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket,
+                 worker& target);
+
+  std::vector<std::unique_ptr<worker>>& workers_;
+  const static_files& files_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_;
+  std::size_t next_worker_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace parley::net

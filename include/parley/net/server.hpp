@@ -1,0 +1,48 @@
+#pragma once
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "parley/core/hub.hpp"
+#include "parley/net/listener.hpp"
+#include "parley/net/server_config.hpp"
+#include "parley/net/static_files.hpp"
+#include "parley/net/worker.hpp"
+
+namespace parley::net {
+
+// The whole server: the hub, one worker per thread, the listener.
+class server {
+ public:
+  // Binds the listening socket; throws on a startup error (bad address, port in use, no
+  // static dir).
+  explicit server(server_config config);
+  ~server();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return listener_->local_endpoint(); }
+
+  // Serves until stop() and returns once every thread has ended. Runs the first worker on
+  // the calling thread.
+  void run();
+  // Graceful stop, safe from any thread (a signal handler's strand): stops accepting, closes
+  // every WebSocket with 1001, and ends the threads once they are closed or after
+  // `drain_seconds`.
+  void stop(double drain_seconds);
+
+ private:
+  void drain(std::chrono::steady_clock::time_point deadline);
+
+  server_config config_;
+  core::hub hub_;
+  static_files files_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::unique_ptr<listener> listener_;
+  std::vector<std::thread> threads_;
+  std::optional<boost::asio::steady_timer> drain_timer_;  // on the first worker
+};
+
+}  // namespace parley::net

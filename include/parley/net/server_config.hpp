@@ -1,0 +1,36 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "parley/core/chat_connection.hpp"
+
+namespace parley::net {
+
+// Every setting of the server, each with its default and the reason for it. app/ fills it
+// from flags and PARLEY_* environment variables; net/ only reads it.
+struct server_config {
+  std::string host = "127.0.0.1";          // loopback: a local demo is not exposed by accident
+  std::uint16_t port = 8000;               // 0 picks a free port (the log line names it)
+  std::string static_dir = "web";          // pages read from disk, so an edit shows on reload
+  unsigned threads = 0;                    // 0: one per core
+  double ping_interval_seconds = 10;       // protocol.md default; notices dead peers in seconds
+  double ping_timeout_seconds = 10;        // protocol.md default
+  std::size_t max_text_bytes = 64 * 1024;  // protocol.md: longer text -> too_large
+  std::size_t max_binary_bytes = 8 * 1024 * 1024;   // protocol.md: longer message -> close 1009
+  std::size_t max_outbox_bytes = 16 * 1024 * 1024;  // hard cap on unsent data per connection
+  std::size_t outbox_soft_bytes = 1024 * 1024;      // above this for too long: too slow
+  double outbox_soft_seconds = 10;                  // how long "too long" is
+  double handshake_timeout_seconds = 10;         // protocol.md: unfinished HTTP request or upgrade
+  double close_timeout_seconds = 2;              // wait for the peer's side of a close handshake
+  std::size_t max_http_header_bytes = 8 * 1024;  // a request's headers; more: 431
+  std::size_t max_http_body_bytes = 64 * 1024;   // no route takes a body; bounds what is read
+  std::string log_level = "info";
+  core::chat_limits chat;  // who/watch limits; max_text_bytes mirrored from above
+
+  // The hard outbox limit actually applied: never less than two of the largest messages
+  // (protocol.md), so one big file cannot trip it alone.
+  std::size_t effective_max_outbox_bytes() const;
+};
+
+}  // namespace parley::net

@@ -1,0 +1,79 @@
+#pragma once
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "parley/core/hub.hpp"
+#include "parley/net/server_config.hpp"
+#include "parley/protocol/client_request.hpp"
+#include "parley/protocol/ws_frame.hpp"
+
+namespace parley::net {
+
+class ws_session;
+
+// Hook by which a worker lists its sessions without allocating; a session unlinks itself.
+using session_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+// One thread of the server: its io_context, and what its connections share so that an idle
+// connection holds none of it: the read buffer, the JSON parser, and one timer that drives
+// every session's pings, slow-reader and close deadlines.
+// Everything but io(), post_close_all() and on_this_thread() is for the worker's own thread.
+class worker {
+ public:
+  worker(const server_config& config, core::hub& hub);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  boost::asio::io_context& io() { return io_; }
+  // Runs the event loop on the calling thread until stop().
+  void run();
+  void stop() { io_.stop(); }
+  bool on_this_thread() const noexcept;
+
+  const server_config& config() const { return config_; }
+  core::hub& hub() { return hub_; }
+  protocol::request_parser& parser() { return parser_; }
+  char* read_buffer() { return read_buffer_.data(); }
+  std::size_t read_buffer_size() const { return read_buffer_.size(); }
+  const protocol::shared_frame& ping_frame() const { return ping_frame_; }
+
+  void add(ws_session& session);
+  void remove(ws_session& session);
+  // Writes the session's queued frames once the current handler returns, together with
+  // whatever else the same turn of the loop queues for it (one write call per turn).
+  void flush_soon(std::shared_ptr<ws_session> session);
+  // Closes every session with 1001 (server going away); safe from any thread.
+  void post_close_all();
+  // Open WebSocket sessions; safe from any thread.
+  std::size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
+
+ private:
+  using session_list = boost::intrusive::list<ws_session, boost::intrusive::base_hook<session_hook>,
+                                              boost::intrusive::constant_time_size<false>>;
+
+  void schedule_tick();
+  void tick();
+  void flush_all();
+
+  const server_config& config_;
+  core::hub& hub_;
+  boost::asio::io_context io_{1};  // one thread runs it: no locking inside Asio
+  boost::asio::steady_timer tick_timer_;
+  std::chrono::steady_clock::duration tick_period_;
+  std::vector<char> read_buffer_;
+  protocol::request_parser parser_;
+  protocol::shared_frame ping_frame_;
+  session_list sessions_;
+  std::atomic<std::size_t> session_count_{0};
+  std::vector<std::shared_ptr<ws_session>> to_flush_;
+  bool flush_posted_ = false;
+};
+
+}  // namespace parley::net

@@ -1,0 +1,29 @@
+#pragma once
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace parley::net {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+
+// Why an upgrade request cannot be accepted: the HTTP status and a plain-text reason.
+struct handshake_refusal {
+  boost::beast::http::status status;
+  std::string_view reason;
+};
+
+// Checks an RFC 6455 opening handshake (section 4.2.1): GET, HTTP/1.1, Upgrade: websocket,
+// Connection: upgrade, exactly one valid Sec-WebSocket-Key, version 13 (else 426).
+std::optional<handshake_refusal> check_upgrade(const http_request& request);
+
+// The 101 response for a request that passed check_upgrade. No extension is accepted:
+// permessage-deflate is declined by leaving it out.
+std::string switching_protocols_response(std::string_view key);
+
+// Sec-WebSocket-Accept: base64(SHA-1(key + the RFC 6455 GUID)).
+std::string websocket_accept(std::string_view key);
+
+}  // namespace parley::net

@@ -1,0 +1,96 @@
+#pragma once
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parley/core/chat_connection.hpp"
+#include "parley/core/sink.hpp"
+#include "parley/net/worker.hpp"
+#include "parley/protocol/ws_reader.hpp"
+
+namespace parley::net {
+
+// One WebSocket connection after the upgrade: owns the socket, reads frames through a
+// ws_reader, hands messages to its chat_connection, and writes a bounded outbox. It knows no
+// other session. Everything runs on its worker's thread; deliver() alone may be called from
+// any thread.
+//
+// Reading waits for readiness and then reads into the worker's shared buffer, so an idle
+// connection holds no read buffer. Writing gathers every queued frame into one write call.
+class ws_session final : public core::sink,
+                         public protocol::ws_reader_handler,
+                         public session_hook,
+                         public std::enable_shared_from_this<ws_session> {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  // `received` holds bytes that arrived after the upgrade request, already read.
+  ws_session(worker& owner, boost::asio::ip::tcp::socket socket, std::string id,
+             std::string received, std::string peer);
+  ~ws_session() override;
+
+  // Sends the welcome, joins the hub and starts reading. On the worker's thread.
+  void start();
+  void deliver(protocol::shared_frame frame) override;
+  // Drives pings, the slow-reader rule and the close deadline; called by the worker's timer.
+  void tick(clock::time_point now);
+  // Starts the close handshake with `code` (replies queued so far go first).
+  void close(protocol::close_code code, std::string_view reason);
+  // Writes what it can of the outbox now; waits for the socket when it is full.
+  void flush();
+
+ private:
+  // ws_reader_handler
+  void on_text(std::string_view payload) override;
+  void on_text_too_large(std::size_t size) override;
+  void on_binary(std::string_view payload) override;
+  void on_ping(std::string_view payload) override;
+  void on_pong() override;
+  void on_close(std::uint16_t code, std::string_view reason) override;
+
+  void wait_readable();
+  void on_readable();
+  // Reads once; returns false when nothing more can be read now (or the connection ended).
+  bool read_some();
+  void parse(char* data, std::size_t size);
+  void enqueue(protocol::shared_frame frame);
+  void drop_unsent();
+  void wait_writable();
+  bool outbox_empty() const { return outbox_head_ == outbox_.size(); }
+  void outbox_written(std::size_t bytes);
+  void check_outbox_limits(clock::time_point now);
+  void check_liveness(clock::time_point now);
+  // Ends the connection now: closes the socket, leaves the hub, logs once.
+  void finish(std::uint16_t code, std::string_view why);
+
+  worker& worker_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string peer_;
+  protocol::ws_reader reader_;
+  core::chat_connection chat_;
+  std::string partial_;  // the start of a frame not yet complete; empty when idle
+
+  std::vector<protocol::shared_frame> outbox_;
+  std::size_t outbox_head_ = 0;   // first frame not fully written
+  std::size_t head_written_ = 0;  // bytes of that frame already written
+  std::size_t outbox_bytes_ = 0;  // unsent bytes in all
+  std::optional<clock::time_point> over_soft_since_;
+
+  clock::time_point last_heard_;
+  clock::time_point last_ping_;
+  std::optional<clock::time_point> unanswered_since_;  // first ping not yet answered
+  clock::time_point close_deadline_;
+
+  std::uint16_t close_code_ = 1006;  // what the log reports: sent or received close code
+  bool closing_ = false;             // our close frame is queued; no more data frames
+  bool peer_closed_ = false;         // the peer's close frame arrived
+  bool finished_ = false;
+  bool waiting_writable_ = false;
+  bool flush_pending_ = false;
+};
+
+}  // namespace parley::net

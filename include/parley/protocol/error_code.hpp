@@ -1,0 +1,19 @@
+#pragma once
+#include <string_view>
+
+namespace parley::protocol {
+
+// The `code` of an `error` frame (protocol.md).
+enum class error_code {
+  bad_json,      // not one JSON object
+  bad_request,   // a missing or ill-typed field
+  unknown_type,  // a `type` the server does not know
+  too_large,     // a text message over --max-text-bytes
+  rate_limited,
+  offline,  // the recipient has no connection
+  forbidden,
+};
+
+std::string_view to_string(error_code code) noexcept;
+
+}  // namespace parley::protocol

@@ -1,0 +1,68 @@
+#include "parley/app/config_cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+
+namespace parley::app {
+
+namespace {
+
+// "max-text-bytes" -> "PARLEY_MAX_TEXT_BYTES"
+std::string env_name(std::string_view flag) {
+  std::string name = "PARLEY_";
+  for (char c : flag)
+    name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return name;
+}
+
+template <typename T>
+CLI::Option* add(CLI::App& cli, std::string_view flag, T& value, std::string_view help) {
+  return cli.add_option("--" + std::string(flag), value, std::string(help))
+      ->envname(env_name(flag))
+      ->capture_default_str();
+}
+
+constexpr double max_seconds = 24 * 3600;
+constexpr std::size_t max_message_limit = 1024ull * 1024 * 1024;  // 1 GiB: far past any chat file
+
+}  // namespace
+
+void register_flags(CLI::App& cli, net::server_config& c) {
+  add(cli, "host", c.host, "address to listen on");
+  add(cli, "port", c.port, "TCP port (0 picks a free one; the log says which)")
+      ->check(CLI::Range(0, 65535));
+  add(cli, "static-dir", c.static_dir, "folder served at / and /static/")
+      ->check(CLI::ExistingDirectory);
+  add(cli, "threads", c.threads, "event-loop threads (0: one per core)")
+      ->check(CLI::Range(0u, 1024u));
+  add(cli, "ping-interval", c.ping_interval_seconds,
+      "seconds between WebSocket pings (0: no pings)")
+      ->check(CLI::Range(0.0, max_seconds));
+  add(cli, "ping-timeout", c.ping_timeout_seconds,
+      "seconds after an unanswered ping before the connection is closed")
+      ->check(CLI::Range(0.01, max_seconds));
+  add(cli, "max-text-bytes", c.max_text_bytes, "longest text message (longer: error too_large)")
+      ->check(CLI::Range(std::size_t{64}, max_message_limit));
+  add(cli, "max-binary-bytes", c.max_binary_bytes,
+      "longest message of any kind (longer: close 1009)")
+      ->check(CLI::Range(std::size_t{64}, max_message_limit));
+  add(cli, "max-outbox-bytes", c.max_outbox_bytes,
+      "unsent bytes that close a slow reader at once (4008); at least 2x the largest message")
+      ->check(CLI::Range(std::size_t{1}, 4 * max_message_limit));
+  add(cli, "outbox-soft-bytes", c.outbox_soft_bytes,
+      "unsent bytes a reader may hold for --outbox-soft-seconds before it is closed (4008)")
+      ->check(CLI::Range(std::size_t{1}, 4 * max_message_limit));
+  add(cli, "outbox-soft-seconds", c.outbox_soft_seconds,
+      "seconds a reader may stay over --outbox-soft-bytes")
+      ->check(CLI::Range(0.01, max_seconds));
+  add(cli, "handshake-timeout", c.handshake_timeout_seconds,
+      "seconds to finish an HTTP request or WebSocket upgrade")
+      ->check(CLI::Range(0.01, max_seconds));
+  add(cli, "max-watch-ids", c.chat.max_watched_ids, "ids one connection may watch")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+}
+
+}  // namespace parley::app

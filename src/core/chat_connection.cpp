@@ -1,0 +1,103 @@
+#include "parley/core/chat_connection.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "parley/core/clock.hpp"
+#include "parley/protocol/server_frames.hpp"
+
+namespace parley::core {
+
+using namespace parley::protocol;
+
+chat_connection::chat_connection(hub& hub, std::string id, sink& self, request_parser& parser,
+                                 const chat_limits& limits)
+    : hub_(hub), member_{std::move(id), &self, {}, {}, false}, parser_(parser), limits_(limits) {}
+
+chat_connection::~chat_connection() {
+  close();
+}
+
+void chat_connection::open(std::weak_ptr<sink> self_ref) {
+  member_.self_ref = std::move(self_ref);
+  reply(welcome_frame(member_.id, unix_millis()));
+  hub_.join(member_);
+}
+
+void chat_connection::close() {
+  hub_.leave(member_);
+}
+
+void chat_connection::on_text(std::string_view frame) {
+  handle(parser_.parse_text(frame));
+}
+
+void chat_connection::on_binary(std::string_view frame) {
+  handle(parser_.parse_binary(frame));
+}
+
+void chat_connection::on_text_too_large(std::size_t size) {
+  reply(error_frame(error_code::too_large, std::nullopt,
+                    "text message of " + std::to_string(size) + " bytes is over the limit of " +
+                        std::to_string(limits_.max_text_bytes)));
+}
+
+void chat_connection::handle(const request& request) {
+  std::visit([this](const auto& r) { handle(r); }, request);
+}
+
+void chat_connection::handle(const request_error& error) {
+  reply(error_frame(error.code, error.cid, error.message));
+}
+
+template <typename Build>
+void chat_connection::route(std::string_view to, optional_cid cid, Build build) {
+  std::string mid = hub_.next_message_id();
+  if (!hub_.route(member_, to, build(mid, unix_millis()))) {
+    std::string message = "Client #" + std::string(to) + " is not online";
+    return reply(error_frame(error_code::offline, cid, message, to));
+  }
+  if (cid) reply(ack_frame(*cid, mid));
+}
+
+void chat_connection::handle(const msg_request& msg) {
+  route(msg.to, msg.cid, [&](std::string_view mid, std::int64_t ts) {
+    return chat_message_frame(member_.id, msg.to, msg.text, mid, ts);
+  });
+}
+
+void chat_connection::handle(const file_request& file) {
+  route(file.to, file.cid, [&](std::string_view mid, std::int64_t ts) {
+    return file_frame({member_.id, file.to, file.name, file.mime, mid, ts}, file.payload);
+  });
+}
+
+void chat_connection::handle(const who_request& who) {
+  hub::online_list list = hub_.who(limits_.max_who_ids);
+  std::vector<std::string_view> ids(list.ids.begin(), list.ids.end());
+  reply(who_frame(ids, list.total, who.cid));
+}
+
+void chat_connection::handle(const watch_request& watch) {
+  std::size_t added = 0;
+  for (std::string_view id : watch.ids) {
+    added +=
+        std::find(member_.watching.begin(), member_.watching.end(), id) == member_.watching.end();
+  }
+  if (member_.watching.size() + added > limits_.max_watched_ids) {
+    return reply(error_frame(
+        error_code::bad_request, watch.cid,
+        "a connection watches at most " + std::to_string(limits_.max_watched_ids) + " ids"));
+  }
+  hub_.watch(member_, watch.ids);
+}
+
+void chat_connection::handle(const typing_request& typing) {
+  hub_.notify(typing.to, typing_frame(member_.id));
+}
+
+void chat_connection::handle(const ping_request& ping) {
+  reply(pong_frame(unix_millis(), ping.cid));
+}
+
+}  // namespace parley::core

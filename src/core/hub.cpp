@@ -1,0 +1,176 @@
+#include "parley/core/hub.hpp"
+
+#include <algorithm>
+#include <boost/container/small_vector.hpp>
+#include <charconv>
+
+#include "parley/core/clock.hpp"
+#include "parley/protocol/server_frames.hpp"
+
+namespace parley::core {
+
+namespace {
+
+// Recipients picked under the lock; most messages go to one or two connections.
+using recipients = boost::container::small_vector<std::shared_ptr<sink>, 4>;
+
+void deliver_all(const recipients& to, const protocol::shared_frame& frame) {
+  for (const auto& target : to)
+    target->deliver(frame);
+}
+
+template <typename List>
+void erase_one(List& list, const sink* target) {
+  auto it =
+      std::find_if(list.begin(), list.end(), [&](const auto& s) { return s.get() == target; });
+  if (it != list.end()) list.erase(it);
+}
+
+std::string hex(std::uint64_t value) {
+  char digits[17];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value, 16);
+  return std::string(digits, end);
+}
+
+}  // namespace
+
+hub::hub() : message_id_prefix_(hex(static_cast<std::uint64_t>(unix_millis())) + "-") {}
+
+std::string hub::next_message_id() {
+  std::uint64_t n = message_count_.fetch_add(1, std::memory_order_relaxed) + 1;
+  char buffer[48];
+  std::size_t prefix = message_id_prefix_.copy(buffer, 24);
+  auto [end, ec] = std::to_chars(buffer + prefix, buffer + sizeof buffer, n, 16);
+  return std::string(buffer, end);
+}
+
+void hub::join(member& m) {
+  recipients watchers;
+  {
+    std::lock_guard lock(mutex_);
+    auto self = m.self_ref.lock();
+    if (m.joined || !self) return;
+    m.joined = true;
+    online_id& entry = online_[m.id];
+    entry.connections.push_back(std::move(self));
+    if (entry.connections.size() == 1) {
+      if (auto it = watchers_.find(m.id); it != watchers_.end()) {
+        watchers.assign(it->second.begin(), it->second.end());
+      }
+    }
+  }
+  connections_.fetch_add(1, std::memory_order_relaxed);
+  if (!watchers.empty()) deliver_all(watchers, protocol::presence_frame(m.id, true));
+}
+
+void hub::leave(member& m) {
+  recipients partners, watchers;
+  {
+    std::lock_guard lock(mutex_);
+    if (!m.joined) return;
+    m.joined = false;
+    remove_watcher(m);
+    auto it = online_.find(m.id);
+    erase_one(it->second.connections, m.self);
+    if (it->second.connections.empty()) {
+      sink_list told;
+      end_partnerships(m.id, it->second, told);
+      partners.assign(told.begin(), told.end());
+      online_.erase(it);
+      if (auto w = watchers_.find(m.id); w != watchers_.end()) {
+        watchers.assign(w->second.begin(), w->second.end());
+      }
+    }
+  }
+  connections_.fetch_sub(1, std::memory_order_relaxed);
+  if (!partners.empty()) deliver_all(partners, protocol::left_frame(m.id));
+  if (!watchers.empty()) deliver_all(watchers, protocol::presence_frame(m.id, false));
+}
+
+// Caller holds the lock. Stops `m` following every id it watches.
+void hub::remove_watcher(const member& m) {
+  for (const std::string& id : m.watching) {
+    auto it = watchers_.find(id);
+    if (it == watchers_.end()) continue;
+    erase_one(it->second, m.self);
+    if (it->second.empty()) watchers_.erase(it);
+  }
+}
+
+// Caller holds the lock. Ends every partnership of `id`, whose last connection is closing,
+// and collects the partners' connections, which are to be told it left.
+void hub::end_partnerships(const std::string& id, online_id& entry, sink_list& told) {
+  for (const std::string& partner : entry.partners) {
+    auto it = online_.find(partner);
+    if (it == online_.end()) continue;
+    it->second.partners.erase(id);
+    told.insert(told.end(), it->second.connections.begin(), it->second.connections.end());
+  }
+}
+
+bool hub::route(const member& from, std::string_view to, const protocol::shared_frame& frame) {
+  recipients targets;
+  {
+    std::lock_guard lock(mutex_);
+    auto recipient = online_.find(to);
+    if (recipient == online_.end()) return false;
+    targets.assign(recipient->second.connections.begin(), recipient->second.connections.end());
+    if (to == from.id) {
+      // A note to oneself reaches every own connection, the sender's included.
+    } else if (auto sender = online_.find(from.id); sender != online_.end()) {
+      for (const auto& own : sender->second.connections) {
+        if (own.get() != from.self) targets.push_back(own);
+      }
+      if (!sender->second.partners.contains(to)) {
+        sender->second.partners.emplace(to);
+        recipient->second.partners.emplace(from.id);
+      }
+    }
+  }
+  deliver_all(targets, frame);
+  return true;
+}
+
+void hub::notify(std::string_view to, const protocol::shared_frame& frame) {
+  recipients targets;
+  {
+    std::lock_guard lock(mutex_);
+    auto recipient = online_.find(to);
+    if (recipient == online_.end()) return;
+    targets.assign(recipient->second.connections.begin(), recipient->second.connections.end());
+  }
+  deliver_all(targets, frame);
+}
+
+hub::online_list hub::who(std::size_t max_ids) const {
+  online_list list;
+  std::lock_guard lock(mutex_);
+  list.total = online_.size();
+  list.ids.reserve(std::min(max_ids, list.total));
+  for (const auto& [id, entry] : online_) {
+    if (list.ids.size() == max_ids) break;
+    list.ids.push_back(id);
+  }
+  return list;
+}
+
+void hub::watch(member& m, std::span<const std::string_view> ids) {
+  std::vector<bool> online(ids.size());
+  {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      std::string_view id = ids[i];
+      if (std::find(m.watching.begin(), m.watching.end(), id) == m.watching.end()) {
+        if (auto self = m.self_ref.lock()) {
+          m.watching.emplace_back(id);
+          watchers_[std::string(id)].push_back(std::move(self));
+        }
+      }
+      online[i] = online_.contains(id);
+    }
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    m.self->deliver(protocol::presence_frame(ids[i], online[i]));
+}
+
+}  // namespace parley::core

@@ -1,0 +1,234 @@
+#include "parley/net/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "parley/net/io_errors.hpp"
+#include "parley/net/ws_session.hpp"
+#include "parley/protocol/client_id.hpp"
+#include "parley/protocol/json_writer.hpp"
+#include "parley/protocol/percent_decode.hpp"
+
+namespace parley::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string endpoint_text(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+bool is_websocket_path(std::string_view path) {
+  return path == "/ws" || path.starts_with("/ws/");
+}
+
+std::chrono::steady_clock::duration seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+http::message_generator text_response(const http_request& request, http::status status,
+                                      std::string_view body) {
+  http::response<http::string_body> response{status, request.version()};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.keep_alive(request.keep_alive());
+  if (request.method() != http::verb::head) response.body() = body;
+  response.prepare_payload();
+  if (request.method() == http::verb::head) response.content_length(body.size());
+  return response;
+}
+
+http_session::http_session(worker& owner, const static_files& files,
+                           std::chrono::steady_clock::time_point started,
+                           asio::ip::tcp::socket socket)
+    : worker_(owner),
+      files_(files),
+      started_(started),
+      stream_(std::move(socket)),
+      peer_(endpoint_text(stream_.socket())) {}
+
+void http_session::start() {
+  asio::co_spawn(stream_.get_executor(), serve(), [](std::exception_ptr failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      spdlog::error("http session failed: {}", e.what());
+    }
+  });
+}
+
+asio::awaitable<void> http_session::serve() {
+  auto self = shared_from_this();
+  const server_config& config = worker_.config();
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(config.max_http_header_bytes));
+    parser.body_limit(config.max_http_body_bytes);
+    stream_.expires_after(seconds(config.handshake_timeout_seconds));
+    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
+    if (ec == http::error::header_limit) {
+      co_return co_await send_error(http::status::request_header_fields_too_large,
+                                    "request headers too large\n");
+    }
+    if (ec == http::error::body_limit) {
+      co_return co_await send_error(http::status::payload_too_large, "request body too large\n");
+    }
+    if (ec && !is_expected_io_error(ec) && ec != http::error::partial_message) {
+      co_return co_await send_error(http::status::bad_request, "malformed HTTP request\n");
+    }
+    if (ec) co_return shut_down();
+    http_request request = parser.release();
+    std::string_view target = request.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    if (is_websocket_path(path)) co_return co_await upgrade(std::move(request), path);
+    http::message_generator response = respond(request);
+    bool keep_alive = response.keep_alive();
+    auto [write_ec, written] =
+        co_await beast::async_write(stream_, std::move(response), use_nothrow);
+    if (write_ec || !keep_alive) co_return shut_down();
+  }
+}
+
+asio::awaitable<void> http_session::send_error(http::status status, std::string_view reason) {
+  http_request request{http::verb::get, "/", 11};
+  request.keep_alive(false);
+  co_await beast::async_write(stream_, text_response(request, status, reason), use_nothrow);
+  shut_down();
+}
+
+void http_session::shut_down() {
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+  stream_.close();
+}
+
+asio::awaitable<void> http_session::upgrade(http_request request, std::string_view path) {
+  std::string_view raw_id = path.size() > 4 ? path.substr(4) : std::string_view{};
+  auto id = protocol::percent_decode(raw_id);
+  if (!id || !protocol::is_valid_client_id(*id)) {
+    co_return co_await send_error(http::status::bad_request, protocol::bad_client_id_reason);
+  }
+  if (auto refusal = check_upgrade(request)) {
+    http_request reply_to{http::verb::get, "/", 11};
+    reply_to.keep_alive(false);
+    http::response<http::string_body> response{refusal->status, 11};
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    if (refusal->status == http::status::upgrade_required) {
+      response.set(http::field::upgrade, "websocket");
+      response.set(http::field::sec_websocket_version, "13");
+    }
+    if (refusal->status == http::status::method_not_allowed)
+      response.set(http::field::allow, "GET");
+    response.keep_alive(false);
+    response.body() = refusal->reason;
+    response.prepare_payload();
+    co_await http::async_write(stream_, response, use_nothrow);
+    co_return shut_down();
+  }
+  std::string accept = switching_protocols_response(request[http::field::sec_websocket_key]);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(accept), use_nothrow);
+  if (ec) co_return log_io_error("upgrade", ec);
+  stream_.expires_never();
+  std::string received = beast::buffers_to_string(buffer_.data());
+  auto session = std::make_shared<ws_session>(worker_, stream_.release_socket(), std::move(*id),
+                                              std::move(received), std::move(peer_));
+  session->start();
+}
+
+http::message_generator http_session::respond(const http_request& request) {
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    http::response<http::string_body> response{http::status::method_not_allowed, request.version()};
+    response.set(http::field::allow, "GET, HEAD");
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    response.keep_alive(request.keep_alive());
+    response.body() = "method not allowed\n";
+    response.prepare_payload();
+    return response;
+  }
+  if (path == "/healthz") return health(request);
+  std::optional<std::filesystem::path> file;
+  if (path == "/" || path == "/index.html") {
+    file = files_.resolve("index.html");
+  } else if (path.starts_with("/static/")) {
+    file = files_.resolve(path.substr(8));
+  }
+  if (!file) return text_response(request, http::status::not_found, "not found\n");
+  return serve_file(request, *file);
+}
+
+http::message_generator http_session::serve_file(const http_request& request,
+                                                 const std::filesystem::path& file) {
+  std::string tag = entity_tag(file);
+  auto set_headers = [&](auto& response) {
+    response.set(http::field::etag, tag);
+    response.set(http::field::cache_control, "no-cache");  // revalidate: edits show on reload
+    response.set(http::field::content_type, mime_type(file));
+    response.set("X-Content-Type-Options", "nosniff");
+    response.keep_alive(request.keep_alive());
+  };
+  std::string_view if_none_match = request[http::field::if_none_match];
+  if (!if_none_match.empty() &&
+      (if_none_match == "*" || if_none_match.find(tag) != std::string_view::npos)) {
+    http::response<http::empty_body> response{http::status::not_modified, request.version()};
+    set_headers(response);
+    return response;
+  }
+  beast::error_code ec;
+  http::file_body::value_type body;
+  body.open(file.c_str(), beast::file_mode::scan, ec);
+  if (ec) return text_response(request, http::status::not_found, "not found\n");
+  auto size = body.size();
+  if (request.method() == http::verb::head) {
+    http::response<http::empty_body> response{http::status::ok, request.version()};
+    set_headers(response);
+    response.content_length(size);
+    return response;
+  }
+  http::response<http::file_body> response{std::piecewise_construct,
+                                           std::make_tuple(std::move(body)),
+                                           std::make_tuple(http::status::ok, request.version())};
+  set_headers(response);
+  response.content_length(size);
+  return response;
+}
+
+http::message_generator http_session::health(const http_request& request) {
+  using namespace std::chrono;
+  auto uptime = duration<double>(steady_clock::now() - started_).count();
+  std::string body;
+  protocol::json_writer json(body);
+  json.string_field("status", "ok")
+      .int_field("connections", static_cast<std::int64_t>(worker_.hub().connection_count()))
+      .int_field("uptime_seconds", static_cast<std::int64_t>(uptime));
+  json.finish();
+  body.push_back('\n');
+  http::response<http::string_body> response{http::status::ok, request.version()};
+  response.set(http::field::content_type, "application/json");
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  if (request.method() != http::verb::head) response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace parley::net

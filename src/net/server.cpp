@@ -1,0 +1,74 @@
+#include "parley/net/server.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <thread>
+
+namespace parley::net {
+
+namespace asio = boost::asio;
+
+namespace {
+unsigned thread_count(unsigned configured) {
+  if (configured > 0) return configured;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+}  // namespace
+
+server::server(server_config config) : config_(std::move(config)), files_(config_.static_dir) {
+  config_.chat.max_text_bytes = config_.max_text_bytes;
+  unsigned threads = thread_count(config_.threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    workers_.push_back(std::make_unique<worker>(config_, hub_));
+  }
+  asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
+  listener_ = std::make_unique<listener>(workers_, files_, endpoint);
+  drain_timer_.emplace(workers_.front()->io());
+}
+
+server::~server() {
+  for (auto& w : workers_)
+    w->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void server::run() {
+  listener_->start();
+  for (std::size_t i = 1; i < workers_.size(); ++i) {
+    threads_.emplace_back([w = workers_[i].get()] { w->run(); });
+  }
+  workers_.front()->run();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+}
+
+void server::stop(double drain_seconds) {
+  listener_->stop();
+  for (auto& w : workers_)
+    w->post_close_all();
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(drain_seconds));
+  asio::post(workers_.front()->io(), [this, deadline] { drain(deadline); });
+}
+
+// Ends every loop once no WebSocket is left, or at the deadline. On the first worker's thread.
+void server::drain(std::chrono::steady_clock::time_point deadline) {
+  std::size_t open = 0;
+  for (auto& w : workers_)
+    open += w->session_count();
+  if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
+    for (auto& w : workers_)
+      w->stop();
+    return;
+  }
+  drain_timer_->expires_after(std::chrono::milliseconds(20));
+  drain_timer_->async_wait([this, deadline](const boost::system::error_code& ec) {
+    if (!ec) drain(deadline);
+  });
+}
+
+}  // namespace parley::net

@@ -1,0 +1,107 @@
+#include "parley/net/worker.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "parley/net/ws_session.hpp"
+
+namespace parley::net {
+
+namespace {
+thread_local const worker* current_worker = nullptr;
+
+// Size of the read buffer a worker's connections share: many frames per read call.
+constexpr std::size_t read_buffer_bytes = 256 * 1024;
+
+// The timer period: a quarter of the shortest deadline it drives, between 10 and 250 ms, so a
+// deadline is noticed at most 25% late.
+std::chrono::steady_clock::duration tick_period(const server_config& c) {
+  double shortest =
+      std::min({c.ping_interval_seconds > 0 ? c.ping_interval_seconds : 1.0,
+                c.ping_timeout_seconds > 0 ? c.ping_timeout_seconds : 1.0,
+                c.outbox_soft_seconds > 0 ? c.outbox_soft_seconds : 1.0, c.close_timeout_seconds});
+  double seconds = std::clamp(shortest / 4, 0.01, 0.25);
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+}  // namespace
+
+worker::worker(const server_config& config, core::hub& hub)
+    : config_(config),
+      hub_(hub),
+      tick_timer_(io_),
+      tick_period_(tick_period(config)),
+      read_buffer_(read_buffer_bytes),
+      parser_(protocol::request_limits{config.chat.max_watched_ids}),
+      ping_frame_(protocol::make_frame_copy(protocol::opcode::ping, {})) {}
+
+worker::~worker() = default;
+
+void worker::run() {
+  current_worker = this;
+  schedule_tick();
+  io_.run();
+  current_worker = nullptr;
+}
+
+bool worker::on_this_thread() const noexcept {
+  return current_worker == this;
+}
+
+void worker::add(ws_session& session) {
+  sessions_.push_back(session);
+  session_count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void worker::remove(ws_session& session) {
+  if (!session.is_linked()) return;
+  session.unlink();
+  session_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void worker::schedule_tick() {
+  tick_timer_.expires_after(tick_period_);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    tick();
+    schedule_tick();
+  });
+}
+
+void worker::tick() {
+  auto now = std::chrono::steady_clock::now();
+  // A session may unlink itself inside tick(): step past it first.
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto session = (it++)->shared_from_this();
+    session->tick(now);
+  }
+}
+
+void worker::flush_soon(std::shared_ptr<ws_session> session) {
+  to_flush_.push_back(std::move(session));
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(io_, [this] { flush_all(); });
+}
+
+void worker::flush_all() {
+  flush_posted_ = false;
+  std::vector<std::shared_ptr<ws_session>> batch;
+  batch.swap(to_flush_);
+  for (auto& session : batch)
+    session->flush();
+  // Keep the vector's memory for the next turn.
+  batch.clear();
+  if (to_flush_.empty()) to_flush_.swap(batch);
+}
+
+void worker::post_close_all() {
+  boost::asio::post(io_, [this] {
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      auto session = (it++)->shared_from_this();
+      session->close(protocol::close_code::going_away, "server shutting down");
+    }
+  });
+}
+
+}  // namespace parley::net

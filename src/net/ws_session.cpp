@@ -1,0 +1,303 @@
+#include "parley/net/ws_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/container/static_vector.hpp>
+
+#include "parley/net/io_errors.hpp"
+
+namespace parley::net {
+
+namespace asio = boost::asio;
+using protocol::close_code;
+
+namespace {
+// Frames gathered into one write call (well under IOV_MAX).
+constexpr std::size_t max_frames_per_write = 64;
+// Reads per readiness event before the loop serves others: fairness under a flood.
+constexpr int max_reads_per_event = 4;
+// Growth of a partial frame's buffer per read when its size is not known yet.
+constexpr std::size_t partial_read_bytes = 16 * 1024;
+
+std::chrono::steady_clock::duration seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(s));
+}
+}  // namespace
+
+ws_session::ws_session(worker& owner, asio::ip::tcp::socket socket, std::string id,
+                       std::string received, std::string peer)
+    : worker_(owner),
+      socket_(std::move(socket)),
+      peer_(std::move(peer)),
+      reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes}),
+      chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat),
+      partial_(std::move(received)) {}
+
+ws_session::~ws_session() = default;
+
+void ws_session::start() {
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  worker_.add(*this);
+  last_heard_ = last_ping_ = clock::now();
+  spdlog::info("connect id={} peer={}", chat_.id(), peer_);
+  chat_.open(weak_from_this());
+  if (!partial_.empty()) {
+    std::string received = std::move(partial_);
+    partial_ = std::string();
+    parse(received.data(), received.size());
+  }
+  if (!finished_) wait_readable();
+}
+
+void ws_session::deliver(protocol::shared_frame frame) {
+  if (worker_.on_this_thread()) return enqueue(std::move(frame));
+  asio::post(worker_.io(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+    self->enqueue(std::move(frame));
+  });
+}
+
+// ---- reading
+
+void ws_session::wait_readable() {
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       if (ec) return self->finish(1006, ec.message());
+                       self->on_readable();
+                     });
+}
+
+void ws_session::on_readable() {
+  for (int i = 0; i < max_reads_per_event && !finished_ && read_some(); ++i) {
+  }
+  if (!finished_) wait_readable();
+}
+
+bool ws_session::read_some() {
+  boost::system::error_code ec;
+  bool discard = closing_ || reader_.stopped();
+  std::size_t n;
+  if (partial_.empty() || discard) {
+    n = socket_.read_some(asio::buffer(worker_.read_buffer(), worker_.read_buffer_size()), ec);
+    if (!ec && !discard) parse(worker_.read_buffer(), n);
+  } else {
+    std::size_t old = partial_.size();
+    std::size_t target = std::max(reader_.next_frame_size(), old + partial_read_bytes);
+    partial_.resize(target);
+    n = socket_.read_some(asio::buffer(partial_.data() + old, target - old), ec);
+    partial_.resize(old + (ec ? 0 : n));
+    if (!ec) parse(partial_.data(), partial_.size());
+  }
+  if (ec == asio::error::would_block) return false;
+  if (ec) {
+    finish(peer_closed_ || closing_ ? close_code_ : 1006, ec.message());
+    return false;
+  }
+  last_heard_ = clock::now();
+  return n == worker_.read_buffer_size();
+}
+
+// Handles every complete frame in data[0, size) and keeps the rest in partial_.
+void ws_session::parse(char* data, std::size_t size) {
+  std::size_t used = reader_.consume(data, size, *this);
+  if (auto failure = reader_.failure()) {
+    partial_ = std::string();
+    return close(*failure, "protocol violation");
+  }
+  if (reader_.closed()) {
+    partial_ = std::string();
+    return;
+  }
+  if (data == partial_.data()) {
+    partial_.erase(0, used);
+    if (partial_.empty()) partial_ = std::string();  // an idle connection keeps no buffer
+  } else {
+    partial_.assign(data + used, size - used);
+  }
+}
+
+void ws_session::on_text(std::string_view payload) {
+  if (!closing_) chat_.on_text(payload);
+}
+
+void ws_session::on_text_too_large(std::size_t size) {
+  if (!closing_) chat_.on_text_too_large(size);
+}
+
+void ws_session::on_binary(std::string_view payload) {
+  if (!closing_) chat_.on_binary(payload);
+}
+
+void ws_session::on_ping(std::string_view payload) {
+  enqueue(protocol::make_frame_copy(protocol::opcode::pong, payload));
+}
+
+void ws_session::on_pong() {}  // last_heard_ is set for every read
+
+void ws_session::on_close(std::uint16_t code, std::string_view reason) {
+  peer_closed_ = true;
+  // Echo the peer's code (RFC 6455 section 5.5.1); a close without one is answered 1000.
+  auto reply = code == static_cast<std::uint16_t>(close_code::no_status) ? close_code::normal
+                                                                         : close_code{code};
+  close(reply, "");
+  close_code_ = code;
+}
+
+// ---- writing
+
+void ws_session::enqueue(protocol::shared_frame frame) {
+  if (closing_ || finished_) return;
+  outbox_bytes_ += frame->size();
+  outbox_.push_back(std::move(frame));
+  const server_config& config = worker_.config();
+  if (outbox_bytes_ > config.effective_max_outbox_bytes()) {
+    spdlog::warn("slow reader id={} peer={}: {} unsent bytes over the limit", chat_.id(), peer_,
+                 outbox_bytes_);
+    drop_unsent();
+    return close(close_code::too_slow, "too slow");
+  }
+  if (outbox_bytes_ > config.outbox_soft_bytes && !over_soft_since_) {
+    over_soft_since_ = clock::now();
+  }
+  if (!flush_pending_ && !waiting_writable_) {
+    flush_pending_ = true;
+    worker_.flush_soon(shared_from_this());
+  }
+}
+
+// Drops every queued frame not yet begun, so that a close frame goes out next.
+void ws_session::drop_unsent() {
+  std::size_t keep = outbox_head_ + (head_written_ > 0 ? 1 : 0);
+  for (std::size_t i = keep; i < outbox_.size(); ++i)
+    outbox_bytes_ -= outbox_[i]->size();
+  outbox_.resize(keep);
+}
+
+void ws_session::flush() {
+  flush_pending_ = false;
+  if (finished_ || waiting_writable_) return;
+  while (!outbox_empty()) {
+    boost::container::static_vector<asio::const_buffer, max_frames_per_write> buffers;
+    for (std::size_t i = outbox_head_; i < outbox_.size() && buffers.size() < buffers.capacity();
+         ++i) {
+      std::string_view bytes = outbox_[i]->bytes();
+      if (i == outbox_head_) bytes.remove_prefix(head_written_);
+      buffers.emplace_back(bytes.data(), bytes.size());
+    }
+    boost::system::error_code ec;
+    std::size_t n = socket_.write_some(buffers, ec);
+    if (ec == asio::error::would_block) return wait_writable();
+    if (ec) return finish(1006, ec.message());
+    outbox_written(n);
+  }
+  outbox_.clear();
+  if (outbox_.capacity() > 256) outbox_.shrink_to_fit();
+  outbox_head_ = head_written_ = 0;
+  over_soft_since_.reset();
+  if (!closing_) return;
+  if (peer_closed_) return finish(close_code_, "closed by the client");
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_send, ignored);  // wait for the peer's end
+}
+
+void ws_session::outbox_written(std::size_t bytes) {
+  outbox_bytes_ -= bytes;
+  while (bytes > 0) {
+    std::size_t rest = outbox_[outbox_head_]->size() - head_written_;
+    if (bytes < rest) {
+      head_written_ += bytes;
+      return;
+    }
+    bytes -= rest;
+    outbox_[outbox_head_++].reset();
+    head_written_ = 0;
+  }
+}
+
+void ws_session::wait_writable() {
+  waiting_writable_ = true;
+  socket_.async_wait(asio::socket_base::wait_write,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->waiting_writable_ = false;
+                       if (ec) return self->finish(1006, ec.message());
+                       self->flush();
+                     });
+}
+
+// ---- closing and deadlines
+
+void ws_session::close(close_code code, std::string_view reason) {
+  if (closing_ || finished_) return;
+  closing_ = true;
+  close_code_ = static_cast<std::uint16_t>(code);
+  chat_.close();  // partners learn now, not when the handshake ends
+  auto frame = protocol::make_close_frame(code, reason);
+  outbox_bytes_ += frame->size();
+  outbox_.push_back(std::move(frame));
+  close_deadline_ = clock::now() + seconds(worker_.config().close_timeout_seconds);
+  if (!flush_pending_ && !waiting_writable_) {
+    flush_pending_ = true;
+    worker_.flush_soon(shared_from_this());
+  }
+}
+
+void ws_session::tick(clock::time_point now) {
+  if (finished_) return;
+  if (closing_) {
+    if (now >= close_deadline_) finish(close_code_, "close handshake timed out");
+    return;
+  }
+  check_outbox_limits(now);
+  if (!closing_) check_liveness(now);
+}
+
+void ws_session::check_outbox_limits(clock::time_point now) {
+  const server_config& config = worker_.config();
+  if (outbox_bytes_ <= config.outbox_soft_bytes) {
+    over_soft_since_.reset();
+    return;
+  }
+  if (!over_soft_since_) over_soft_since_ = now;
+  if (now - *over_soft_since_ > seconds(config.outbox_soft_seconds)) {
+    spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
+                 config.outbox_soft_bytes, config.outbox_soft_seconds);
+    drop_unsent();
+    close(close_code::too_slow, "too slow");
+  }
+}
+
+void ws_session::check_liveness(clock::time_point now) {
+  const server_config& config = worker_.config();
+  if (config.ping_interval_seconds <= 0) return;
+  if (unanswered_since_ && last_heard_ >= *unanswered_since_) unanswered_since_.reset();
+  if (unanswered_since_ && now - *unanswered_since_ >= seconds(config.ping_timeout_seconds)) {
+    // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
+    drop_unsent();
+    close(close_code::ping_timeout, "ping timeout");
+    flush();
+    return finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
+  }
+  if (now - last_ping_ >= seconds(config.ping_interval_seconds)) {
+    last_ping_ = now;
+    if (!unanswered_since_) unanswered_since_ = now;
+    enqueue(worker_.ping_frame());
+  }
+}
+
+void ws_session::finish(std::uint16_t code, std::string_view why) {
+  if (finished_) return;
+  finished_ = true;
+  chat_.close();
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+  worker_.remove(*this);
+  outbox_.clear();
+  outbox_bytes_ = 0;
+  partial_ = std::string();
+  spdlog::info("disconnect id={} peer={} code={} ({})", chat_.id(), peer_, code, why);
+}
+
+}  // namespace parley::net

@@ -1,0 +1,95 @@
+#include "parley/protocol/json_writer.hpp"
+
+#include <charconv>
+
+namespace parley::protocol {
+
+void json_writer::append_escaped(std::string& out, std::string_view value) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t plain_start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(value, plain_start, i - plain_start);
+    plain_start = i + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      default:
+        out.append("\\u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0xF]);
+    }
+  }
+  out.append(value, plain_start, value.size() - plain_start);
+  out.push_back('"');
+}
+
+void json_writer::key(std::string_view name) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  out_.push_back('"');
+  out_.append(name);  // keys are the server's own, never need escaping
+  out_.append("\":");
+}
+
+json_writer& json_writer::string_field(std::string_view name, std::string_view value) {
+  key(name);
+  append_escaped(out_, value);
+  return *this;
+}
+
+json_writer& json_writer::int_field(std::string_view name, std::int64_t value) {
+  key(name);
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out_.append(digits, end);
+  return *this;
+}
+
+json_writer& json_writer::bool_field(std::string_view name, bool value) {
+  key(name);
+  out_.append(value ? "true" : "false");
+  return *this;
+}
+
+json_writer& json_writer::open_array(std::string_view name) {
+  key(name);
+  out_.push_back('[');
+  first_item_ = true;
+  return *this;
+}
+
+json_writer& json_writer::array_item(std::string_view value) {
+  if (!first_item_) out_.push_back(',');
+  first_item_ = false;
+  append_escaped(out_, value);
+  return *this;
+}
+
+json_writer& json_writer::close_array() {
+  out_.push_back(']');
+  return *this;
+}
+
+}  // namespace parley::protocol
