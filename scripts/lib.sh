@@ -1,0 +1,34 @@
+# Shared by the quick-start scripts: installing what is missing and building.
+# Sourced, not run. Works as root on a fresh Debian 12, and as a user with sudo.
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# apt_need PACKAGE...: installs the Debian packages that are not installed yet.
+apt_need() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}" >&2
+    as_root apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >&2
+  fi
+}
+
+# What building the server needs (Debian 12 package names).
+build_packages=(g++ make cmake pkgconf ca-certificates libboost1.81-dev libcli11-dev
+  libspdlog-dev libfmt-dev libssl-dev libgtest-dev)
+
+# configure_and_build DIR [CMAKE ARGS...]: configures (once) and builds into DIR.
+configure_and_build() {
+  local dir="$1"
+  shift
+  cmake -S "$repo_root" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
