@@ -11,8 +11,12 @@ namespace parley::core {
 using namespace parley::protocol;
 
 chat_connection::chat_connection(hub& hub, std::string id, sink& self, request_parser& parser,
-                                 const chat_limits& limits)
-    : hub_(hub), member_{std::move(id), &self, {}, {}, false}, parser_(parser), limits_(limits) {}
+                                 const chat_limits& limits, counters& stats)
+    : hub_(hub),
+      member_{std::move(id), &self, {}, {}, false},
+      parser_(parser),
+      limits_(limits),
+      stats_(stats) {}
 
 chat_connection::~chat_connection() {
   close();
@@ -37,9 +41,9 @@ void chat_connection::on_binary(std::string_view frame) {
 }
 
 void chat_connection::on_text_too_large(std::size_t size) {
-  reply(error_frame(error_code::too_large, std::nullopt,
-                    "text message of " + std::to_string(size) + " bytes is over the limit of " +
-                        std::to_string(limits_.max_text_bytes)));
+  reply_error(error_code::too_large, std::nullopt,
+              "text message of " + std::to_string(size) + " bytes is over the limit of " +
+                  std::to_string(limits_.max_text_bytes));
 }
 
 void chat_connection::handle(const request& request) {
@@ -47,7 +51,13 @@ void chat_connection::handle(const request& request) {
 }
 
 void chat_connection::handle(const request_error& error) {
-  reply(error_frame(error.code, error.cid, error.message));
+  reply_error(error.code, error.cid, error.message);
+}
+
+void chat_connection::reply_error(error_code code, optional_cid cid, std::string_view message,
+                                  optional_cid to) {
+  stats_.count_error(code);
+  reply(error_frame(code, cid, message, to));
 }
 
 template <typename Build>
@@ -55,7 +65,7 @@ void chat_connection::route(std::string_view to, optional_cid cid, Build build) 
   std::string mid = hub_.next_message_id();
   if (!hub_.route(member_, to, build(mid, unix_millis()))) {
     std::string message = "Client #" + std::string(to) + " is not online";
-    return reply(error_frame(error_code::offline, cid, message, to));
+    return reply_error(error_code::offline, cid, message, to);
   }
   if (cid) reply(ack_frame(*cid, mid));
 }
@@ -85,9 +95,9 @@ void chat_connection::handle(const watch_request& watch) {
         std::find(member_.watching.begin(), member_.watching.end(), id) == member_.watching.end();
   }
   if (member_.watching.size() + added > limits_.max_watched_ids) {
-    return reply(error_frame(
+    return reply_error(
         error_code::bad_request, watch.cid,
-        "a connection watches at most " + std::to_string(limits_.max_watched_ids) + " ids"));
+        "a connection watches at most " + std::to_string(limits_.max_watched_ids) + " ids");
   }
   hub_.watch(member_, watch.ids);
 }

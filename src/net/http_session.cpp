@@ -12,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "parley/net/io_errors.hpp"
+#include "parley/net/metrics.hpp"
 #include "parley/net/ws_session.hpp"
 #include "parley/protocol/client_id.hpp"
 #include "parley/protocol/json_writer.hpp"
@@ -55,12 +56,9 @@ http::message_generator text_response(const http_request& request, http::status 
   return response;
 }
 
-http_session::http_session(worker& owner, const static_files& files,
-                           std::chrono::steady_clock::time_point started,
-                           asio::ip::tcp::socket socket)
+http_session::http_session(worker& owner, const http_context& context, asio::ip::tcp::socket socket)
     : worker_(owner),
-      files_(files),
-      started_(started),
+      context_(context),
       stream_(std::move(socket)),
       peer_(endpoint_text(stream_.socket())) {}
 
@@ -95,6 +93,7 @@ asio::awaitable<void> http_session::serve() {
       co_return co_await send_error(http::status::bad_request, "malformed HTTP request\n");
     }
     if (ec) co_return shut_down();
+    worker_.stats().http_requests.add();
     http_request request = parser.release();
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
@@ -166,11 +165,12 @@ http::message_generator http_session::respond(const http_request& request) {
     return response;
   }
   if (path == "/healthz") return health(request);
+  if (path == "/metrics") return metrics(request);
   std::optional<std::filesystem::path> file;
   if (path == "/" || path == "/index.html") {
-    file = files_.resolve("index.html");
+    file = context_.files.resolve("index.html");
   } else if (path.starts_with("/static/")) {
-    file = files_.resolve(path.substr(8));
+    file = context_.files.resolve(path.substr(8));
   }
   if (!file) return text_response(request, http::status::not_found, "not found\n");
   return serve_file(request, *file);
@@ -214,7 +214,7 @@ http::message_generator http_session::serve_file(const http_request& request,
 
 http::message_generator http_session::health(const http_request& request) {
   using namespace std::chrono;
-  auto uptime = duration<double>(steady_clock::now() - started_).count();
+  auto uptime = duration<double>(steady_clock::now() - context_.started).count();
   std::string body;
   protocol::json_writer json(body);
   json.string_field("status", "ok")
@@ -226,6 +226,19 @@ http::message_generator http_session::health(const http_request& request) {
   response.set(http::field::content_type, "application/json");
   response.set(http::field::cache_control, "no-store");
   response.keep_alive(request.keep_alive());
+  if (request.method() != http::verb::head) response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+http::message_generator http_session::metrics(const http_request& request) {
+  using namespace std::chrono;
+  auto uptime = duration<double>(steady_clock::now() - context_.started).count();
+  http::response<http::string_body> response{http::status::ok, request.version()};
+  response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  std::string body = render_metrics(context_.workers, worker_.hub(), uptime);
   if (request.method() != http::verb::head) response.body() = std::move(body);
   response.prepare_payload();
   return response;

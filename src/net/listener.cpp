@@ -15,13 +15,12 @@ namespace {
 constexpr auto accept_backoff = std::chrono::milliseconds(50);
 }  // namespace
 
-listener::listener(std::vector<std::unique_ptr<worker>>& workers, const static_files& files,
+listener::listener(std::vector<std::unique_ptr<worker>>& workers, const http_context& context,
                    const asio::ip::tcp::endpoint& endpoint)
     : workers_(workers),
-      files_(files),
+      context_(context),
       acceptor_(workers.front()->io()),
-      backoff_(workers.front()->io()),
-      started_(std::chrono::steady_clock::now()) {
+      backoff_(workers.front()->io()) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -62,7 +61,7 @@ void listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp::soc
   }
   // The socket belongs to the target's io_context: its session starts on that thread.
   asio::post(target.io(), [this, &target, socket = std::move(socket)]() mutable {
-    std::make_shared<http_session>(target, files_, started_, std::move(socket))->start();
+    std::make_shared<http_session>(target, context_, std::move(socket))->start();
   });
   accept();
 }

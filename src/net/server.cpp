@@ -22,7 +22,8 @@ server::server(server_config config) : config_(std::move(config)), files_(config
     workers_.push_back(std::make_unique<worker>(config_, hub_));
   }
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
-  listener_ = std::make_unique<listener>(workers_, files_, endpoint);
+  http_.emplace(http_context{files_, std::chrono::steady_clock::now(), workers_});
+  listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   drain_timer_.emplace(workers_.front()->io());
 }
 

@@ -31,7 +31,7 @@ ws_session::ws_session(worker& owner, asio::ip::tcp::socket socket, std::string 
       socket_(std::move(socket)),
       peer_(std::move(peer)),
       reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes}),
-      chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat),
+      chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
       partial_(std::move(received)) {}
 
 ws_session::~ws_session() = default;
@@ -42,6 +42,7 @@ void ws_session::start() {
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   worker_.add(*this);
   last_heard_ = last_ping_ = clock::now();
+  worker_.stats().connections_opened.add();
   spdlog::info("connect id={} peer={}", chat_.id(), peer_);
   chat_.open(weak_from_this());
   if (!partial_.empty()) {
@@ -96,6 +97,7 @@ bool ws_session::read_some() {
     return false;
   }
   last_heard_ = clock::now();
+  worker_.stats().bytes_in.add(n);
   return n == worker_.read_buffer_size();
 }
 
@@ -119,15 +121,21 @@ void ws_session::parse(char* data, std::size_t size) {
 }
 
 void ws_session::on_text(std::string_view payload) {
-  if (!closing_) chat_.on_text(payload);
+  if (closing_) return;
+  worker_.stats().messages_in.add();
+  chat_.on_text(payload);
 }
 
 void ws_session::on_text_too_large(std::size_t size) {
-  if (!closing_) chat_.on_text_too_large(size);
+  if (closing_) return;
+  worker_.stats().messages_in.add();
+  chat_.on_text_too_large(size);
 }
 
 void ws_session::on_binary(std::string_view payload) {
-  if (!closing_) chat_.on_binary(payload);
+  if (closing_) return;
+  worker_.stats().messages_in.add();
+  chat_.on_binary(payload);
 }
 
 void ws_session::on_ping(std::string_view payload) {
@@ -151,6 +159,8 @@ void ws_session::enqueue(protocol::shared_frame frame) {
   if (closing_ || finished_) return;
   outbox_bytes_ += frame->size();
   outbox_.push_back(std::move(frame));
+  worker_.stats().messages_out.add();
+  worker_.stats().outbox_peak_bytes.raise_to(outbox_bytes_);
   const server_config& config = worker_.config();
   if (outbox_bytes_ > config.effective_max_outbox_bytes()) {
     spdlog::warn("slow reader id={} peer={}: {} unsent bytes over the limit", chat_.id(), peer_,
@@ -190,6 +200,7 @@ void ws_session::flush() {
     std::size_t n = socket_.write_some(buffers, ec);
     if (ec == asio::error::would_block) return wait_writable();
     if (ec) return finish(1006, ec.message());
+    worker_.stats().bytes_out.add(n);
     outbox_written(n);
   }
   outbox_.clear();
@@ -286,6 +297,23 @@ void ws_session::check_liveness(clock::time_point now) {
   }
 }
 
+void ws_session::count_close(std::uint16_t code) {
+  core::counters& stats = worker_.stats();
+  switch (code) {
+    case 1000:
+    case 1001:
+      return stats.closes_normal.add();
+    case static_cast<std::uint16_t>(close_code::too_slow):
+      return stats.closes_slow_consumer.add();
+    case static_cast<std::uint16_t>(close_code::ping_timeout):
+      return stats.closes_ping_timeout.add();
+    case 1006:
+      return stats.closes_abnormal.add();
+    default:
+      return stats.closes_protocol.add();
+  }
+}
+
 void ws_session::finish(std::uint16_t code, std::string_view why) {
   if (finished_) return;
   finished_ = true;
@@ -297,6 +325,7 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   outbox_.clear();
   outbox_bytes_ = 0;
   partial_ = std::string();
+  count_close(code);
   spdlog::info("disconnect id={} peer={} code={} ({})", chat_.id(), peer_, code, why);
 }
 

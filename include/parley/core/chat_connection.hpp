@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
 #include "parley/core/sink.hpp"
 #include "parley/protocol/client_request.hpp"
@@ -22,7 +23,7 @@ class chat_connection {
  public:
   // `self` is the connection's sink, which owns this object.
   chat_connection(hub& hub, std::string id, sink& self, protocol::request_parser& parser,
-                  const chat_limits& limits);
+                  const chat_limits& limits, counters& stats);
   ~chat_connection();
 
   // Sends `welcome`, then joins the hub, which holds `self_ref` until close(). First call.
@@ -48,11 +49,14 @@ class chat_connection {
   template <typename Build>
   void route(std::string_view to, protocol::optional_cid cid, Build build);
   void reply(protocol::shared_frame frame) { member_.self->deliver(std::move(frame)); }
+  void reply_error(protocol::error_code code, protocol::optional_cid cid, std::string_view message,
+                   protocol::optional_cid to = std::nullopt);
 
   hub& hub_;
   member member_;
   protocol::request_parser& parser_;
   const chat_limits& limits_;
+  counters& stats_;
 };
 
 }  // namespace parley::core

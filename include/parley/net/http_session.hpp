@@ -6,6 +6,7 @@
 #include <boost/beast/http/message_generator.hpp>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,13 +16,19 @@
 
 namespace parley::net {
 
+// What every HTTP session of one server shares; owned by the server.
+struct http_context {
+  const static_files& files;
+  std::chrono::steady_clock::time_point started;
+  std::span<const std::unique_ptr<worker>> workers;  // for /metrics
+};
+
 // One HTTP connection: serves pages, /healthz and errors with keep-alive, and hands the
 // socket to a ws_session after a valid upgrade on /ws/{client_id}. Each request, the upgrade
 // included, must arrive within --handshake-timeout or the connection is closed.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(worker& owner, const static_files& files,
-               std::chrono::steady_clock::time_point started, boost::asio::ip::tcp::socket socket);
+  http_session(worker& owner, const http_context& context, boost::asio::ip::tcp::socket socket);
 
   // Starts serving on the worker's thread.
   void start();
@@ -33,13 +40,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::beast::http::message_generator serve_file(const http_request& request,
                                                    const std::filesystem::path& file);
   boost::beast::http::message_generator health(const http_request& request);
+  boost::beast::http::message_generator metrics(const http_request& request);
   boost::asio::awaitable<void> send_error(boost::beast::http::status status,
                                           std::string_view reason);
   void shut_down();
 
   worker& worker_;
-  const static_files& files_;
-  std::chrono::steady_clock::time_point started_;
+  const http_context& context_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::string peer_;

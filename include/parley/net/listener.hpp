@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "parley/net/static_files.hpp"
+#include "parley/net/http_session.hpp"
 #include "parley/net/worker.hpp"
 
 namespace parley::net {
@@ -17,7 +17,7 @@ namespace parley::net {
 class listener {
  public:
   // Binds and listens; throws on failure (a startup error).
-  listener(std::vector<std::unique_ptr<worker>>& workers, const static_files& files,
+  listener(std::vector<std::unique_ptr<worker>>& workers, const http_context& context,
            const boost::asio::ip::tcp::endpoint& endpoint);
 
   void start();
@@ -31,11 +31,10 @@ class listener {
                  worker& target);
 
   std::vector<std::unique_ptr<worker>>& workers_;
-  const static_files& files_;
+  const http_context& context_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
   std::size_t next_worker_ = 0;
-  std::chrono::steady_clock::time_point started_;
 };
 
 }  // namespace parley::net

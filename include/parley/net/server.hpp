@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "parley/core/hub.hpp"
+#include "parley/net/http_session.hpp"
 #include "parley/net/listener.hpp"
 #include "parley/net/server_config.hpp"
 #include "parley/net/static_files.hpp"
@@ -40,6 +41,7 @@ class server {
   core::hub hub_;
   static_files files_;
   std::vector<std::unique_ptr<worker>> workers_;
+  std::optional<http_context> http_;
   std::unique_ptr<listener> listener_;
   std::vector<std::thread> threads_;
   std::optional<boost::asio::steady_timer> drain_timer_;  // on the first worker

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
 #include "parley/net/server_config.hpp"
 #include "parley/protocol/client_request.hpp"
@@ -40,6 +41,8 @@ class worker {
   const server_config& config() const { return config_; }
   core::hub& hub() { return hub_; }
   protocol::request_parser& parser() { return parser_; }
+  core::counters& stats() { return stats_; }
+  const core::counters& stats() const { return stats_; }
   char* read_buffer() { return read_buffer_.data(); }
   std::size_t read_buffer_size() const { return read_buffer_.size(); }
   const protocol::shared_frame& ping_frame() const { return ping_frame_; }
@@ -69,6 +72,7 @@ class worker {
   std::chrono::steady_clock::duration tick_period_;
   std::vector<char> read_buffer_;
   protocol::request_parser parser_;
+  core::counters stats_;
   protocol::shared_frame ping_frame_;
   session_list sessions_;
   std::atomic<std::size_t> session_count_{0};

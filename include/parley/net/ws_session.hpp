@@ -66,6 +66,7 @@ class ws_session final : public core::sink,
   void check_liveness(clock::time_point now);
   // Ends the connection now: closes the socket, leaves the hub, logs once.
   void finish(std::uint16_t code, std::string_view why);
+  void count_close(std::uint16_t code);
 
   worker& worker_;
   boost::asio::ip::tcp::socket socket_;

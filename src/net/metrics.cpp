@@ -1,0 +1,93 @@
+#include "parley/net/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+
+#include "parley/protocol/error_code.hpp"
+
+namespace parley::net {
+
+namespace {
+
+using core::counter;
+using core::counters;
+
+std::uint64_t sum(std::span<const std::unique_ptr<worker>> workers,
+                  const std::function<const counter&(const counters&)>& pick) {
+  std::uint64_t total = 0;
+  for (const auto& w : workers)
+    total += pick(w->stats()).get();
+  return total;
+}
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
+  if (labels.empty()) {
+    fmt::format_to(std::back_inserter(out), "{} {}\n", name, value);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, labels, value);
+  }
+}
+
+}  // namespace
+
+std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, const core::hub& hub,
+                           double uptime_seconds) {
+  std::string out;
+  auto simple = [&](std::string_view name, std::string_view type, std::string_view help,
+                    auto pick) {
+    family(out, name, type, help);
+    sample(out, name, "", sum(workers, pick));
+  };
+  family(out, "parley_connections", "gauge", "Open WebSocket connections.");
+  sample(out, "parley_connections", "", hub.connection_count());
+  family(out, "parley_uptime_seconds", "gauge", "Seconds since the server started.");
+  sample(out, "parley_uptime_seconds", "", static_cast<std::uint64_t>(uptime_seconds));
+  simple("parley_connections_opened_total", "counter", "WebSocket connections accepted.",
+         [](const counters& c) -> const counter& { return c.connections_opened; });
+  simple("parley_http_requests_total", "counter", "HTTP requests read, upgrades included.",
+         [](const counters& c) -> const counter& { return c.http_requests; });
+  simple("parley_messages_received_total", "counter", "Text and binary messages received.",
+         [](const counters& c) -> const counter& { return c.messages_in; });
+  simple("parley_messages_sent_total", "counter", "Frames queued to clients.",
+         [](const counters& c) -> const counter& { return c.messages_out; });
+  simple("parley_received_bytes_total", "counter", "Bytes read from WebSockets.",
+         [](const counters& c) -> const counter& { return c.bytes_in; });
+  simple("parley_sent_bytes_total", "counter", "Bytes written to WebSockets.",
+         [](const counters& c) -> const counter& { return c.bytes_out; });
+  simple("parley_slow_consumer_closes_total", "counter", "Connections closed with 4008.",
+         [](const counters& c) -> const counter& { return c.closes_slow_consumer; });
+  simple("parley_ping_timeouts_total", "counter", "Connections closed with 4000.",
+         [](const counters& c) -> const counter& { return c.closes_ping_timeout; });
+
+  family(out, "parley_outbox_peak_bytes", "gauge",
+         "The most unsent bytes any one connection has held.");
+  std::uint64_t peak = 0;
+  for (const auto& w : workers)
+    peak = std::max(peak, w->stats().outbox_peak_bytes.get());
+  sample(out, "parley_outbox_peak_bytes", "", peak);
+
+  family(out, "parley_errors_total", "counter", "Error frames sent, by code.");
+  for (std::size_t i = 0; i < counters::error_codes; ++i) {
+    auto code = static_cast<protocol::error_code>(i);
+    std::string labels = fmt::format("code=\"{}\"", protocol::to_string(code));
+    sample(out, "parley_errors_total", labels,
+           sum(workers, [i](const counters& c) -> const counter& { return c.errors[i]; }));
+  }
+  family(out, "parley_closes_total", "counter", "WebSocket connections ended, by reason.");
+  auto closes = [&](std::string_view reason, auto pick) {
+    sample(out, "parley_closes_total", fmt::format("reason=\"{}\"", reason), sum(workers, pick));
+  };
+  closes("normal", [](const counters& c) -> const counter& { return c.closes_normal; });
+  closes("protocol", [](const counters& c) -> const counter& { return c.closes_protocol; });
+  closes("too_slow", [](const counters& c) -> const counter& { return c.closes_slow_consumer; });
+  closes("ping_timeout", [](const counters& c) -> const counter& { return c.closes_ping_timeout; });
+  closes("abnormal", [](const counters& c) -> const counter& { return c.closes_abnormal; });
+  return out;
+}
+
+}  // namespace parley::net
