@@ -50,9 +50,13 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start on {}:{}: {}", config.host, config.port, e.what());
     return 1;
   }
+  // Printed at every log level: scripts and tests read the port from it.
+  auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::info);
   spdlog::info("listening on {} (static files: {}, threads: {})", url_of(server->local_endpoint()),
                config.static_dir,
                config.threads ? config.threads : std::thread::hardware_concurrency());
+  spdlog::set_level(level);
 
   boost::asio::io_context signal_io;
   boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM);
