@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 
 namespace parley::app {
 
@@ -21,6 +23,17 @@ CLI::Option* add(CLI::App& cli, std::string_view flag, T& value, std::string_vie
   return cli.add_option("--" + std::string(flag), value, std::string(help))
       ->envname(env_name(flag))
       ->capture_default_str();
+}
+
+// A secret file's text without the line end an editor leaves.
+std::string read_secret(const std::string& path) {
+  std::ifstream file(path);
+  std::string secret((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  if (secret.empty()) throw CLI::ValidationError("--auth-secret-file", "the file is empty");
+  return secret;
 }
 
 constexpr double max_seconds = 24 * 3600;
@@ -61,6 +74,15 @@ void register_flags(CLI::App& cli, net::server_config& c) {
       ->check(CLI::Range(0.01, max_seconds));
   add(cli, "max-watch-ids", c.chat.max_watched_ids, "ids one connection may watch")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "auth-secret", c.auth_secret,
+      "HS256 secret: every upgrade then needs a JWT whose sub is its id (empty: no auth)");
+  cli.add_option("--auth-secret-file", "file holding the auth secret")
+      ->envname("PARLEY_AUTH_SECRET_FILE")
+      ->check(CLI::ExistingFile)
+      ->each([&c](const std::string& path) { c.auth_secret = read_secret(path); });
+  add(cli, "allowed-origins", c.allowed_origins,
+      "browser origins allowed besides the server's own (default: localhost on any port; *: any)")
+      ->delimiter(',');
   add(cli, "log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 }

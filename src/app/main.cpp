@@ -5,9 +5,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdio>
 #include <thread>
 
 #include "parley/app/config_cli.hpp"
+#include "parley/core/auth_token.hpp"
+#include "parley/core/clock.hpp"
 #include "parley/net/server.hpp"
 
 namespace {
@@ -28,6 +31,30 @@ std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint) {
   return "http://" + host + ":" + std::to_string(endpoint.port());
 }
 
+// `parley token`: a JWT for `subject`, for operators and tests.
+int print_token(const parley::net::server_config& config, const std::string& subject,
+                std::int64_t ttl) {
+  if (config.auth_secret.empty()) {
+    std::fprintf(stderr, "parley token: needs --auth-secret or --auth-secret-file\n");
+    return 2;
+  }
+  parley::core::token_verifier tokens(config.auth_secret);
+  std::printf("%s\n", tokens.mint(subject, parley::core::unix_millis() / 1000 + ttl).c_str());
+  return 0;
+}
+
+// Without a secret anyone may claim any id: fine on loopback, loud anywhere else.
+void warn_when_exposed(const parley::net::server_config& config) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(config.host, ec);
+  if (config.auth_secret.empty() && (ec || !address.is_loopback())) {
+    spdlog::warn(
+        "AUTHENTICATION IS OFF on {}: anyone who reaches this port can claim any id and "
+        "read its messages. Set --auth-secret or --auth-secret-file.",
+        config.host);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,12 +62,23 @@ int main(int argc, char** argv) {
   config.static_dir = PARLEY_DEFAULT_STATIC_DIR;
   CLI::App cli{"Parley: private, real-time chat over WebSockets"};
   parley::app::register_flags(cli, config);
+  std::string token_subject;
+  std::int64_t token_ttl = 3600;
+  auto* token =
+      cli.add_subcommand("token", "print a token for a client id, signed with the auth secret");
+  token->add_option("--sub", token_subject, "the client id")->required();
+  token->add_option("--ttl", token_ttl, "seconds the token is valid")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10} * 365 * 24 * 3600));
+  token->fallthrough();  // --auth-secret may follow the subcommand
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
+  if (*token) return print_token(config, token_subject, token_ttl);
   set_up_logging(config.log_level);
+  warn_when_exposed(config);
   std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<parley::net::server> server;

@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "parley/core/clock.hpp"
 #include "parley/net/io_errors.hpp"
 #include "parley/net/metrics.hpp"
 #include "parley/net/ws_session.hpp"
@@ -107,10 +108,7 @@ asio::awaitable<void> http_session::serve() {
 }
 
 asio::awaitable<void> http_session::send_error(http::status status, std::string_view reason) {
-  http_request request{http::verb::get, "/", 11};
-  request.keep_alive(false);
-  co_await beast::async_write(stream_, text_response(request, status, reason), use_nothrow);
-  shut_down();
+  co_await refuse(handshake_refusal{status, std::string(reason)});
 }
 
 void http_session::shut_down() {
@@ -119,36 +117,67 @@ void http_session::shut_down() {
   stream_.close();
 }
 
-asio::awaitable<void> http_session::upgrade(http_request request, std::string_view path) {
+std::variant<handshake_refusal, http_session::admission> http_session::admit(
+    const http_request& request, std::string_view path) const {
   std::string_view raw_id = path.size() > 4 ? path.substr(4) : std::string_view{};
   auto id = protocol::percent_decode(raw_id);
   if (!id || !protocol::is_valid_client_id(*id)) {
-    co_return co_await send_error(http::status::bad_request, protocol::bad_client_id_reason);
+    return handshake_refusal{http::status::bad_request,
+                             std::string(protocol::bad_client_id_reason)};
   }
-  if (auto refusal = check_upgrade(request)) {
-    http_request reply_to{http::verb::get, "/", 11};
-    reply_to.keep_alive(false);
-    http::response<http::string_body> response{refusal->status, 11};
-    response.set(http::field::content_type, "text/plain; charset=utf-8");
-    if (refusal->status == http::status::upgrade_required) {
-      response.set(http::field::upgrade, "websocket");
-      response.set(http::field::sec_websocket_version, "13");
-    }
-    if (refusal->status == http::status::method_not_allowed)
-      response.set(http::field::allow, "GET");
-    response.keep_alive(false);
-    response.body() = refusal->reason;
-    response.prepare_payload();
-    co_await http::async_write(stream_, response, use_nothrow);
-    co_return shut_down();
+  if (auto refusal = check_upgrade(request)) return *refusal;
+  if (!context_.origins.allows(request[http::field::origin], request[http::field::host])) {
+    return handshake_refusal{http::status::forbidden, "this page's origin may not connect\n"};
   }
-  std::string accept = switching_protocols_response(request[http::field::sec_websocket_key]);
+  admission admitted{std::move(*id), std::nullopt, chosen_subprotocol(request)};
+  if (!context_.tokens) return admitted;
+  auto token = request_token(request);
+  if (!token) return handshake_refusal{http::status::unauthorized, "a token is required\n"};
+  auto verified = context_.tokens->verify(*token, core::unix_millis() / 1000);
+  if (auto* error = std::get_if<core::token_error>(&verified)) {
+    return handshake_refusal{http::status::unauthorized, std::string(to_string(*error)) + "\n"};
+  }
+  auto& claims = std::get<core::token_claims>(verified);
+  if (claims.subject != admitted.id) {
+    return handshake_refusal{http::status::unauthorized, "the token is for another id\n"};
+  }
+  admitted.token_expires_at = claims.expires_at;
+  return admitted;
+}
+
+asio::awaitable<void> http_session::refuse(const handshake_refusal& refusal) {
+  http::response<http::string_body> response{refusal.status, 11};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  if (refusal.status == http::status::upgrade_required) {
+    response.set(http::field::upgrade, "websocket");
+    response.set(http::field::sec_websocket_version, "13");
+  }
+  if (refusal.status == http::status::method_not_allowed) response.set(http::field::allow, "GET");
+  if (refusal.status == http::status::unauthorized) {
+    response.set(http::field::www_authenticate, "Bearer realm=\"parley\"");
+  }
+  response.keep_alive(false);
+  response.body() = refusal.reason;
+  response.prepare_payload();
+  co_await http::async_write(stream_, response, use_nothrow);
+  shut_down();
+}
+
+asio::awaitable<void> http_session::upgrade(http_request request, std::string_view path) {
+  auto decision = admit(request, path);
+  if (auto* refusal = std::get_if<handshake_refusal>(&decision)) {
+    co_return co_await refuse(*refusal);
+  }
+  auto& admitted = std::get<admission>(decision);
+  std::string accept =
+      switching_protocols_response(request[http::field::sec_websocket_key], admitted.subprotocol);
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(accept), use_nothrow);
   if (ec) co_return log_io_error("upgrade", ec);
   stream_.expires_never();
   std::string received = beast::buffers_to_string(buffer_.data());
-  auto session = std::make_shared<ws_session>(worker_, stream_.release_socket(), std::move(*id),
-                                              std::move(received), std::move(peer_));
+  auto session = std::make_shared<ws_session>(worker_, stream_.release_socket(),
+                                              std::move(admitted.id), std::move(received),
+                                              std::move(peer_), admitted.token_expires_at);
   session->start();
 }
 

@@ -15,14 +15,17 @@ unsigned thread_count(unsigned configured) {
 }
 }  // namespace
 
-server::server(server_config config) : config_(std::move(config)), files_(config_.static_dir) {
+server::server(server_config config)
+    : config_(std::move(config)), files_(config_.static_dir), origins_(config_.allowed_origins) {
+  if (!config_.auth_secret.empty()) tokens_.emplace(config_.auth_secret);
   config_.chat.max_text_bytes = config_.max_text_bytes;
   unsigned threads = thread_count(config_.threads);
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<worker>(config_, hub_));
   }
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
-  http_.emplace(http_context{files_, std::chrono::steady_clock::now(), workers_});
+  http_.emplace(http_context{files_, origins_, tokens_ ? &*tokens_ : nullptr,
+                             std::chrono::steady_clock::now(), workers_});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   drain_timer_.emplace(workers_.front()->io());
 }

@@ -6,6 +6,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
+#include "parley/protocol/percent_decode.hpp"
+
 namespace parley::net {
 
 namespace http = boost::beast::http;
@@ -64,13 +66,46 @@ std::string websocket_accept(std::string_view key) {
   return std::string(reinterpret_cast<char*>(encoded), static_cast<std::size_t>(length));
 }
 
-std::string switching_protocols_response(std::string_view key) {
+std::optional<std::string> request_token(const http_request& request) {
+  std::string_view target = request.target();
+  auto query_start = target.find('?');
+  if (query_start != std::string_view::npos) {
+    std::string_view query = target.substr(query_start + 1);
+    while (!query.empty()) {
+      std::string_view pair = query.substr(0, query.find('&'));
+      query.remove_prefix(std::min(query.size(), pair.size() + 1));
+      if (pair.starts_with("token=")) return protocol::percent_decode(pair.substr(6));
+    }
+  }
+  for (auto item : http::token_list(request[http::field::sec_websocket_protocol])) {
+    if (item.starts_with(token_subprotocol_prefix)) {
+      return std::string(item.substr(token_subprotocol_prefix.size()));
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> chosen_subprotocol(const http_request& request) {
+  std::optional<std::string> token_entry;
+  for (auto item : http::token_list(request[http::field::sec_websocket_protocol])) {
+    if (item == "parley") return std::string(item);
+    if (item.starts_with(token_subprotocol_prefix)) token_entry = std::string(item);
+  }
+  return token_entry;
+}
+
+std::string switching_protocols_response(std::string_view key,
+                                         std::optional<std::string_view> subprotocol) {
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"
       "Connection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ";
   response.append(websocket_accept(key));
+  if (subprotocol) {
+    response.append("\r\nSec-WebSocket-Protocol: ");
+    response.append(*subprotocol);
+  }
   response.append("\r\n\r\n");
   return response;
 }

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/container/static_vector.hpp>
 
+#include "parley/core/clock.hpp"
 #include "parley/net/io_errors.hpp"
 
 namespace parley::net {
@@ -26,13 +27,15 @@ std::chrono::steady_clock::duration seconds(double s) {
 }  // namespace
 
 ws_session::ws_session(worker& owner, asio::ip::tcp::socket socket, std::string id,
-                       std::string received, std::string peer)
+                       std::string received, std::string peer,
+                       std::optional<std::int64_t> token_expires_at)
     : worker_(owner),
       socket_(std::move(socket)),
       peer_(std::move(peer)),
       reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes}),
       chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
-      partial_(std::move(received)) {}
+      partial_(std::move(received)),
+      token_expires_at_(token_expires_at) {}
 
 ws_session::~ws_session() = default;
 
@@ -259,6 +262,9 @@ void ws_session::tick(clock::time_point now) {
   if (closing_) {
     if (now >= close_deadline_) finish(close_code_, "close handshake timed out");
     return;
+  }
+  if (token_expires_at_ && core::unix_millis() / 1000 > *token_expires_at_) {
+    return close(close_code::token_expired, "token expired");
   }
   check_outbox_limits(now);
   if (!closing_) check_liveness(now);

@@ -9,7 +9,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 
+#include "parley/core/auth_token.hpp"
+#include "parley/net/origin_policy.hpp"
 #include "parley/net/static_files.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/net/ws_handshake.hpp"
@@ -19,6 +22,8 @@ namespace parley::net {
 // What every HTTP session of one server shares; owned by the server.
 struct http_context {
   const static_files& files;
+  const origin_policy& origins;
+  const core::token_verifier* tokens;  // null when authentication is off
   std::chrono::steady_clock::time_point started;
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
 };
@@ -35,7 +40,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   boost::asio::awaitable<void> serve();
+  // Who may upgrade: the id, origin and token checks, in that order.
+  struct admission {
+    std::string id;
+    std::optional<std::int64_t> token_expires_at;
+    std::optional<std::string> subprotocol;
+  };
+  std::variant<handshake_refusal, admission> admit(const http_request& request,
+                                                   std::string_view path) const;
   boost::asio::awaitable<void> upgrade(http_request request, std::string_view path);
+  boost::asio::awaitable<void> refuse(const handshake_refusal& refusal);
   boost::beast::http::message_generator respond(const http_request& request);
   boost::beast::http::message_generator serve_file(const http_request& request,
                                                    const std::filesystem::path& file);

@@ -41,6 +41,8 @@ class server {
   core::hub hub_;
   static_files files_;
   std::vector<std::unique_ptr<worker>> workers_;
+  origin_policy origins_;
+  std::optional<core::token_verifier> tokens_;
   std::optional<http_context> http_;
   std::unique_ptr<listener> listener_;
   std::vector<std::thread> threads_;

@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "parley/core/chat_connection.hpp"
 
@@ -25,6 +26,12 @@ struct server_config {
   double close_timeout_seconds = 2;              // wait for the peer's side of a close handshake
   std::size_t max_http_header_bytes = 8 * 1024;  // a request's headers; more: 431
   std::size_t max_http_body_bytes = 64 * 1024;   // no route takes a body; bounds what is read
+  // Empty: no authentication (the local demo). Otherwise every upgrade needs a JWT HS256
+  // signed with it, whose `sub` is the path's id (HTTP 401 otherwise).
+  std::string auth_secret;
+  // Browser origins allowed to connect besides the server's own (see origin_policy); empty:
+  // localhost, 127.0.0.1 and [::1] on any port; "*": any.
+  std::vector<std::string> allowed_origins;
   std::string log_level = "info";
   core::chat_limits chat;  // who/watch limits; max_text_bytes mirrored from above
 

@@ -29,8 +29,10 @@ class ws_session final : public core::sink,
   using clock = std::chrono::steady_clock;
 
   // `received` holds bytes that arrived after the upgrade request, already read.
+  // `token_expires_at`: Unix seconds at which the connection's token expires, if it has one.
   ws_session(worker& owner, boost::asio::ip::tcp::socket socket, std::string id,
-             std::string received, std::string peer);
+             std::string received, std::string peer,
+             std::optional<std::int64_t> token_expires_at = std::nullopt);
   ~ws_session() override;
 
   // Sends the welcome, joins the hub and starts reading. On the worker's thread.
@@ -85,6 +87,7 @@ class ws_session final : public core::sink,
   clock::time_point last_ping_;
   std::optional<clock::time_point> unanswered_since_;  // first ping not yet answered
   clock::time_point close_deadline_;
+  std::optional<std::int64_t> token_expires_at_;
 
   std::uint16_t close_code_ = 1006;  // what the log reports: sent or received close code
   bool closing_ = false;             // our close frame is queued; no more data frames

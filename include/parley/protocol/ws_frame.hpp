@@ -27,8 +27,9 @@ enum class close_code : std::uint16_t {
   policy_violation = 1008,
   too_big = 1009,  // message over --max-binary-bytes
   internal_error = 1011,
-  ping_timeout = 4000,  // no pong nor any frame within --ping-timeout after a ping
-  too_slow = 4008,      // outbox over --max-outbox-bytes, or over the soft limit too long
+  ping_timeout = 4000,   // no pong nor any frame within --ping-timeout after a ping
+  token_expired = 4001,  // the token the connection was opened with has expired
+  too_slow = 4008,       // outbox over --max-outbox-bytes, or over the soft limit too long
 };
 
 // A complete server-to-client frame (server frames are unmasked), built once and shared by
