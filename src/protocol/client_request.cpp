@@ -106,7 +106,9 @@ bool read_optional_string(const json::object& object, std::string_view name, std
 }  // namespace
 
 request_parser::request_parser(request_limits limits)
-    : limits_(limits), memory_(initial_buffer_, sizeof initial_buffer_) {}
+    : limits_(limits),
+      memory_(initial_buffer_, sizeof initial_buffer_),
+      value_(json::storage_ptr(&memory_)) {}  // same storage as each parse: assigning moves
 
 const json::object* request_parser::parse_object(std::string_view text, request_error& error) {
   value_ = nullptr;

@@ -1,0 +1,511 @@
+#include "parley/protocol/client_request.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/frames.hpp"
+
+namespace parley::protocol {
+namespace {
+
+using test::bytes;
+
+std::string describe(const request& r) {
+  if (const auto* e = std::get_if<request_error>(&r)) {
+    return "error " + std::string(to_string(e->code)) + ": " + std::string(e->message);
+  }
+  return "request of kind " + std::to_string(r.index());
+}
+
+// The request is an error with this code and cid, and a message for people.
+testing::AssertionResult is_error(const request& r, error_code code,
+                                  optional_cid cid = std::nullopt) {
+  const auto* e = std::get_if<request_error>(&r);
+  if (!e) return testing::AssertionFailure() << "not an error: " << describe(r);
+  if (e->code != code) {
+    return testing::AssertionFailure() << describe(r) << ", expected " << to_string(code);
+  }
+  if (e->cid != cid) {
+    return testing::AssertionFailure()
+           << "cid " << e->cid.value_or("(none)") << ", expected " << cid.value_or("(none)");
+  }
+  if (e->message.empty()) return testing::AssertionFailure() << "empty message";
+  return testing::AssertionSuccess();
+}
+
+// A binary frame: [2-byte big-endian header length][header][payload].
+std::string binary_frame(std::string_view header, std::string_view payload = {}) {
+  std::string out =
+      bytes({static_cast<int>(header.size() >> 8), static_cast<int>(header.size() & 0xFF)});
+  out += header;
+  out += payload;
+  return out;
+}
+
+// JSON nested `depth` levels deep in all, the outer object included.
+std::string nested_object(std::size_t depth, char open = '[') {
+  char close = open == '[' ? ']' : '}';
+  std::string inner = open == '[' ? "0" : "{}";
+  std::string s = R"({"type":"ping","x":)";
+  std::size_t levels = open == '[' ? depth - 1 : depth - 2;  // "{}" is a level itself
+  for (std::size_t i = 0; i < levels; ++i)
+    s += open == '[' ? "[" : R"({"a":)";
+  s += inner;
+  s += std::string(levels, close);
+  s += "}";
+  return s;
+}
+
+class ClientRequest : public testing::Test {
+ protected:
+  request_parser parser;
+};
+
+// --- msg -------------------------------------------------------------------------------------
+
+TEST_F(ClientRequest, MsgFromTheProtocol) {
+  request r = parser.parse_text(R"({"type":"msg","to":"6001","text":"hello","cid":"c1"})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "6001");
+  EXPECT_EQ(m->text, "hello");
+  EXPECT_EQ(m->cid, "c1");
+}
+
+TEST_F(ClientRequest, MsgWithoutCid) {
+  request r = parser.parse_text(R"({"type":"msg","to":"6001","text":""})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->text, "");
+  EXPECT_EQ(m->cid, std::nullopt);
+}
+
+TEST_F(ClientRequest, FieldOrderAndWhitespaceDoNotMatter) {
+  request r = parser.parse_text(
+      " \r\n\t{ \"cid\" : \"c1\" , \"text\":\"t\",\"to\":\"6001\",\"type\":\"msg\" }\n ");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "6001");
+  EXPECT_EQ(m->text, "t");
+  EXPECT_EQ(m->cid, "c1");
+}
+
+TEST_F(ClientRequest, UnknownFieldsAreIgnored) {
+  request r = parser.parse_text(
+      R"({"type":"msg","to":"6001","text":"hi","extra":{"deep":[1,2,{"x":null}]},"n":1e400,"To":5})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "6001");
+}
+
+TEST_F(ClientRequest, EscapesAreDecoded) {
+  request r = parser.parse_text(
+      R"({"type":"msg","to":"\u0036001","text":"caf\u00e9 \ud83d\ude00 \"q\" \\ \n \/"})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "6001");
+  EXPECT_EQ(m->text, "caf\xC3\xA9 \xF0\x9F\x98\x80 \"q\" \\ \n /");
+}
+
+TEST_F(ClientRequest, MsgWithAMissingOrIllTypedField) {
+  for (const char* frame : {
+           R"({"type":"msg","text":"hi","cid":"c1"})",
+           R"({"type":"msg","to":"6001","cid":"c1"})",
+           R"({"type":"msg","to":6001,"text":"hi","cid":"c1"})",
+           R"({"type":"msg","to":"6001","text":5,"cid":"c1"})",
+           R"({"type":"msg","to":null,"text":"hi","cid":"c1"})",
+           R"({"type":"msg","to":"6001","text":null,"cid":"c1"})",
+           R"({"type":"msg","to":["6001"],"text":"hi","cid":"c1"})",
+           R"({"type":"msg","to":"6001","text":{"a":1},"cid":"c1"})",
+           R"({"type":"msg","to":"6001","text":true,"cid":"c1"})",
+           R"({"type":"msg","To":"6001","Text":"hi","cid":"c1"})",
+           R"({"type":"msg","to":1e400,"text":"hi","cid":"c1"})",
+           R"({"type":"msg","to":123456789012345678901234567890,"text":"hi","cid":"c1"})",
+       }) {
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_request, "c1")) << frame;
+  }
+}
+
+// The limit is on the id's bytes once decoded, not on its characters or its escaped form.
+TEST_F(ClientRequest, RecipientIsAtMostSixtyFourBytes) {
+  auto msg_to = [](const std::string& to) {
+    return R"({"type":"msg","to":")" + to + R"(","text":"x"})";
+  };
+  request r = parser.parse_text(msg_to(std::string(64, 'a')));
+  ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<msg_request>(r).to.size(), 64u);
+  EXPECT_TRUE(is_error(parser.parse_text(msg_to(std::string(65, 'a'))), error_code::bad_request));
+
+  std::string euros;
+  for (int i = 0; i < 21; ++i)
+    euros += "\xE2\x82\xAC";  // 63 bytes
+  EXPECT_TRUE(std::holds_alternative<msg_request>(parser.parse_text(msg_to(euros))));
+  EXPECT_TRUE(is_error(parser.parse_text(msg_to(euros + "\xE2\x82\xAC")), error_code::bad_request));
+
+  std::string escaped;
+  for (int i = 0; i < 64; ++i)
+    escaped += "\\u0041";
+  r = parser.parse_text(msg_to(escaped));
+  ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<msg_request>(r).to, std::string(64, 'A'));
+}
+
+// An id with characters a client id never has is simply never online.
+TEST_F(ClientRequest, RecipientNeedNotBeAValidClientId) {
+  request r = parser.parse_text(R"({"type":"msg","to":"no such/id","text":"x"})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "no such/id");
+}
+
+TEST_F(ClientRequest, LongTextIsNotLimitedByTheParser) {
+  std::string text(100000, 'x');
+  request r = parser.parse_text(R"({"type":"msg","to":"6001","text":")" + text + R"("})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->text, text);
+}
+
+// --- cid -------------------------------------------------------------------------------------
+
+TEST_F(ClientRequest, CidNullIsAbsentAndEmptyIsPresent) {
+  request r = parser.parse_text(R"({"type":"ping","cid":null})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, std::nullopt);
+  r = parser.parse_text(R"({"type":"ping","cid":""})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, "");
+}
+
+TEST_F(ClientRequest, CidIsAStringOfAtMostSixtyFourBytes) {
+  std::string cid64(64, 'c');
+  request r = parser.parse_text(R"({"type":"ping","cid":")" + cid64 + R"("})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, cid64);
+
+  // A bad cid is not echoed.
+  for (std::string bad : {R"(")" + std::string(65, 'c') + R"(")", std::string("5"),
+                          std::string("true"), std::string(R"(["c1"])"), std::string("{}")}) {
+    std::string frame = R"({"type":"msg","to":"6001","text":"x","cid":)" + bad + "}";
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_request)) << frame;
+  }
+}
+
+// --- type ------------------------------------------------------------------------------------
+
+TEST_F(ClientRequest, TypeIsARequiredString) {
+  EXPECT_TRUE(is_error(parser.parse_text("{}"), error_code::bad_request));
+  EXPECT_TRUE(is_error(parser.parse_text(R"({"cid":"c1"})"), error_code::bad_request, "c1"));
+  EXPECT_TRUE(
+      is_error(parser.parse_text(R"({"type":null,"cid":"c1"})"), error_code::bad_request, "c1"));
+  EXPECT_TRUE(
+      is_error(parser.parse_text(R"({"type":1,"cid":"c1"})"), error_code::bad_request, "c1"));
+  EXPECT_TRUE(
+      is_error(parser.parse_text(R"({"type":["msg"],"cid":"c1"})"), error_code::bad_request, "c1"));
+  EXPECT_TRUE(
+      is_error(parser.parse_text(R"({"Type":"ping","cid":"c1"})"), error_code::bad_request, "c1"));
+}
+
+TEST_F(ClientRequest, UnknownTypeEchoesCid) {
+  for (const char* frame : {R"({"type":"dance","cid":"c7"})", R"({"type":"MSG","cid":"c7"})",
+                            R"({"type":"","cid":"c7"})", R"({"type":"ping ","cid":"c7"})",
+                            R"({"type":"welcome","cid":"c7"})"}) {
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::unknown_type, "c7")) << frame;
+  }
+  EXPECT_TRUE(is_error(parser.parse_text(R"({"type":"dance"})"), error_code::unknown_type));
+}
+
+// --- who, ping, typing, watch ----------------------------------------------------------------
+
+TEST_F(ClientRequest, WhoAndPing) {
+  request r = parser.parse_text(R"({"type":"who"})");
+  ASSERT_TRUE(std::holds_alternative<who_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<who_request>(r).cid, std::nullopt);
+  r = parser.parse_text(R"({"type":"who","cid":"w"})");
+  ASSERT_TRUE(std::holds_alternative<who_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<who_request>(r).cid, "w");
+  r = parser.parse_text(R"({"type":"ping"})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, std::nullopt);
+  r = parser.parse_text(R"({"type":"ping","cid":"p"})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, "p");
+}
+
+TEST_F(ClientRequest, Typing) {
+  request r = parser.parse_text(R"({"type":"typing","to":"6001"})");
+  const auto* t = std::get_if<typing_request>(&r);
+  ASSERT_NE(t, nullptr) << describe(r);
+  EXPECT_EQ(t->to, "6001");
+  EXPECT_EQ(t->cid, std::nullopt);
+  EXPECT_TRUE(
+      is_error(parser.parse_text(R"({"type":"typing","cid":"t"})"), error_code::bad_request, "t"));
+  EXPECT_TRUE(is_error(parser.parse_text(R"({"type":"typing","to":1,"cid":"t"})"),
+                       error_code::bad_request, "t"));
+  EXPECT_TRUE(is_error(
+      parser.parse_text(R"({"type":"typing","to":")" + std::string(65, 'a') + R"(","cid":"t"})"),
+      error_code::bad_request, "t"));
+}
+
+TEST_F(ClientRequest, Watch) {
+  request r = parser.parse_text(R"({"type":"watch","ids":["6001","6002"],"cid":"w"})");
+  const auto* w = std::get_if<watch_request>(&r);
+  ASSERT_NE(w, nullptr) << describe(r);
+  EXPECT_EQ(w->ids, (std::vector<std::string_view>{"6001", "6002"}));
+  EXPECT_EQ(w->cid, "w");
+}
+
+TEST_F(ClientRequest, WatchKeepsEachIdOnceInOrder) {
+  request r = parser.parse_text(R"({"type":"watch","ids":["b","a","b","c","a"]})");
+  const auto* w = std::get_if<watch_request>(&r);
+  ASSERT_NE(w, nullptr) << describe(r);
+  EXPECT_EQ(w->ids, (std::vector<std::string_view>{"b", "a", "c"}));
+}
+
+TEST_F(ClientRequest, WatchOfNoIds) {
+  request r = parser.parse_text(R"({"type":"watch","ids":[]})");
+  const auto* w = std::get_if<watch_request>(&r);
+  ASSERT_NE(w, nullptr) << describe(r);
+  EXPECT_TRUE(w->ids.empty());
+}
+
+TEST_F(ClientRequest, WatchWithBadIds) {
+  for (std::string ids :
+       {std::string(), std::string(R"("ids":null,)"), std::string(R"("ids":"6001",)"),
+        std::string(R"("ids":{"a":"6001"},)"), std::string(R"("ids":["6001",5],)"),
+        std::string(R"("ids":[null],)"), std::string(R"("ids":[["6001"]],)"),
+        R"("ids":[")" + std::string(65, 'x') + R"("],)"}) {
+    std::string frame = R"({"type":"watch",)" + ids + R"("cid":"w"})";
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_request, "w")) << frame;
+  }
+}
+
+TEST_F(ClientRequest, WatchListsAtMostTheLimit) {
+  request_parser small({.max_watch_ids = 3});
+  request r = small.parse_text(R"({"type":"watch","ids":["a","b","c"]})");
+  ASSERT_TRUE(std::holds_alternative<watch_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<watch_request>(r).ids.size(), 3u);
+  EXPECT_TRUE(is_error(small.parse_text(R"({"type":"watch","ids":["a","b","c","d"],"cid":"w"})"),
+                       error_code::bad_request, "w"));
+  EXPECT_EQ(request_limits{}.max_watch_ids, 1000u);
+}
+
+// --- bad_json --------------------------------------------------------------------------------
+
+TEST_F(ClientRequest, NotJsonIsBadJson) {
+  for (std::string frame :
+       {std::string(""), std::string(" "), std::string("hello"), std::string("{"), std::string("}"),
+        std::string(R"({"type":"ping")"), std::string(R"({"type":"ping",})"),
+        std::string(R"({type:"ping"})"), std::string(R"({'type':'ping'})"),
+        std::string(R"({"type":"ping"}})"), std::string(R"({"type":"ping"}{"type":"ping"})"),
+        std::string(R"({"type":"ping"} x)"), std::string(R"({"type":"ping"/*c*/})"),
+        std::string(R"({"type":"ping","n":01})"), std::string(R"({"type":"ping","n":.5})"),
+        std::string(R"({"type":"ping","n":+1})"),
+        std::string(R"({"type":"p)"
+                    "\x01"
+                    R"("})"),
+        std::string(R"({"type":"ping","s":"\x"})"), std::string("{\"type\":\"ping\"}\0", 16)}) {
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_json)) << frame;
+  }
+}
+
+TEST_F(ClientRequest, NonObjectJsonIsBadJson) {
+  for (const char* frame : {"[]", R"([{"type":"ping","cid":"c1"}])", R"("ping")", "42", "-1.5e3",
+                            "true", "false", "null"}) {
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_json)) << frame;
+  }
+}
+
+TEST_F(ClientRequest, NanAndInfinityAreBadJson) {
+  for (const char* value : {"NaN", "Infinity", "-Infinity", "nan", "inf"}) {
+    std::string frame = R"({"type":"ping","cid":"c1","n":)" + std::string(value) + "}";
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_json)) << frame;
+  }
+}
+
+TEST_F(ClientRequest, LoneSurrogateEscapesAreBadJson) {
+  for (const char* s : {R"(\uD800)", R"(\uDBFF)", R"(\uDC00)", R"(\uDFFF)", R"(\ud800x)",
+                        R"(\uD800\u0041)", R"(\uDC00\uD800)", R"(\uD800\uD800)", R"(a\uDE00)"}) {
+    std::string frame =
+        R"({"type":"msg","to":"6001","text":")" + std::string(s) + R"(","cid":"c1"})";
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_json)) << frame;
+  }
+  request r = parser.parse_text(R"({"type":"msg","to":"6001","text":"\uD83D\uDE00"})");
+  ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<msg_request>(r).text, "\xF0\x9F\x98\x80");
+  r = parser.parse_text(R"({"type":"msg","to":"6001","text":"\uDBFF\uDFFF\uD7FF\uE000"})");
+  ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<msg_request>(r).text, "\xF4\x8F\xBF\xBF\xED\x9F\xBF\xEE\x80\x80");
+}
+
+TEST_F(ClientRequest, InvalidUtf8IsBadJson) {
+  for (std::string raw :
+       {bytes({0xFF}), bytes({0xC0, 0xAF}), bytes({0xED, 0xA0, 0x80}), bytes({0xC3})}) {
+    std::string frame = R"({"type":"msg","to":"6001","text":")" + raw + R"("})";
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_json));
+  }
+}
+
+TEST_F(ClientRequest, ByteOrderMarkIsBadJson) {
+  EXPECT_TRUE(is_error(parser.parse_text("\xEF\xBB\xBF{\"type\":\"ping\"}"), error_code::bad_json));
+}
+
+TEST_F(ClientRequest, NestingUpToThirtyTwoLevels) {
+  for (char open : {'[', '{'}) {
+    std::string ok = nested_object(32, open);
+    request r = parser.parse_text(ok);
+    EXPECT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r) << " " << ok;
+    std::string deep = nested_object(33, open);
+    EXPECT_TRUE(is_error(parser.parse_text(deep), error_code::bad_json)) << deep;
+    EXPECT_TRUE(is_error(parser.parse_text(nested_object(1000, open)), error_code::bad_json));
+  }
+  EXPECT_EQ(max_json_depth, 32u);
+}
+
+// --- the parser reuses its memory ------------------------------------------------------------
+
+TEST_F(ClientRequest, ParserIsReusableAcrossFramesOfAnySize) {
+  for (int round = 0; round < 3; ++round) {
+    std::string big(50000 + round, 'b');
+    request r = parser.parse_text(R"({"type":"msg","to":"big","text":")" + big + R"("})");
+    ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+    EXPECT_EQ(std::get<msg_request>(r).text, big);
+    EXPECT_TRUE(is_error(parser.parse_text("nope"), error_code::bad_json));
+    r = parser.parse_text(R"({"type":"msg","to":"small","text":"s","cid":"c"})");
+    ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+    EXPECT_EQ(std::get<msg_request>(r).to, "small");
+    EXPECT_EQ(std::get<msg_request>(r).text, "s");
+    EXPECT_EQ(std::get<msg_request>(r).cid, "c");
+  }
+}
+
+// --- binary frames ---------------------------------------------------------------------------
+
+TEST_F(ClientRequest, FileFromTheProtocol) {
+  const std::string payload = std::string("\x89PNG\r\n\x1a\n\0\xFF", 10);
+  // The payload view points into the frame, so the frame outlives the request.
+  const std::string frame =
+      binary_frame(R"({"to":"6001","name":"cat.png","mime":"image/png","cid":"c2"})", payload);
+  request r = parser.parse_binary(frame);
+  const auto* f = std::get_if<file_request>(&r);
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->to, "6001");
+  EXPECT_EQ(f->name, "cat.png");
+  EXPECT_EQ(f->mime, "image/png");
+  EXPECT_EQ(f->cid, "c2");
+  EXPECT_EQ(f->payload, payload);
+}
+
+TEST_F(ClientRequest, FileWithOnlyTo) {
+  for (const char* header :
+       {R"({"to":"6001"})", R"({"to":"6001","name":null,"mime":null,"cid":null})"}) {
+    const std::string frame = binary_frame(header);
+    request r = parser.parse_binary(frame);
+    const auto* f = std::get_if<file_request>(&r);
+    ASSERT_NE(f, nullptr) << describe(r);
+    EXPECT_EQ(f->to, "6001");
+    EXPECT_EQ(f->name, std::nullopt);
+    EXPECT_EQ(f->mime, std::nullopt);
+    EXPECT_EQ(f->cid, std::nullopt);
+    EXPECT_EQ(f->payload, "");
+  }
+}
+
+TEST_F(ClientRequest, FileHeaderLengthIsBigEndian) {
+  std::string header = R"({"to":"6001","name":")" + std::string(250, 'n') + R"("})";
+  ASSERT_GT(header.size(), 255u);
+  std::string frame = binary_frame(header, "PAYLOAD");
+  EXPECT_EQ(static_cast<unsigned char>(frame[0]), header.size() >> 8);
+  request r = parser.parse_binary(frame);
+  const auto* f = std::get_if<file_request>(&r);
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->name, std::string(250, 'n'));
+  EXPECT_EQ(f->payload, "PAYLOAD");
+}
+
+TEST_F(ClientRequest, FileHeaderLengthPastTheEndIsBadRequest) {
+  EXPECT_TRUE(is_error(parser.parse_binary(""), error_code::bad_request));
+  EXPECT_TRUE(is_error(parser.parse_binary(bytes({0x00})), error_code::bad_request));
+  std::string header = R"({"to":"6001","cid":"c"})";
+  std::string frame = binary_frame(header);
+  frame[1] = static_cast<char>(header.size() + 1);
+  EXPECT_TRUE(is_error(parser.parse_binary(frame), error_code::bad_request));
+  EXPECT_TRUE(is_error(parser.parse_binary(bytes({0xFF, 0xFF}) + header), error_code::bad_request));
+  EXPECT_TRUE(is_error(parser.parse_binary(bytes({0x00, 0x01})), error_code::bad_request));
+}
+
+TEST_F(ClientRequest, FileHeaderEndingTheFrameLeavesAnEmptyPayload) {
+  const std::string frame = binary_frame(R"({"to":"6001"})");
+  request r = parser.parse_binary(frame);
+  ASSERT_TRUE(std::holds_alternative<file_request>(r)) << describe(r);
+  EXPECT_TRUE(std::get<file_request>(r).payload.empty());
+}
+
+TEST_F(ClientRequest, FileHeaderThatIsNotAJsonObjectIsBadJson) {
+  for (std::string header :
+       {std::string(), std::string("x"), std::string(R"(["6001"])"), std::string(R"("6001")"),
+        std::string(R"({"to":"6001")"),
+        std::string("\xEF\xBB\xBF{\"to\":\"6001\"}"),  // byte order mark
+        std::string("{\"to\":\"6001\",\"name\":\"\xFF\"}"),
+        std::string("{\"to\":\"6001\",\"name\":\"\xED\xA0\x80\"}"),
+        std::string(R"({"to":"6001","name":"\uD800"})"), std::string(R"({"to":"6001","n":NaN})")}) {
+    EXPECT_TRUE(is_error(parser.parse_binary(binary_frame(header, "data")), error_code::bad_json))
+        << header;
+  }
+  std::string deep =
+      R"({"to":"6001","x":)" + std::string(32, '[') + "0" + std::string(32, ']') + "}";
+  EXPECT_TRUE(is_error(parser.parse_binary(binary_frame(deep)), error_code::bad_json));
+  std::string ok = R"({"to":"6001","x":)" + std::string(31, '[') + "0" + std::string(31, ']') + "}";
+  EXPECT_TRUE(std::holds_alternative<file_request>(parser.parse_binary(binary_frame(ok))));
+}
+
+// The header alone must be JSON: the payload after it may be anything.
+TEST_F(ClientRequest, FilePayloadIsNotParsed) {
+  const std::string frame = binary_frame(R"({"to":"6001"})", bytes({0xFF, '}', 0x00, '{'}));
+  request r = parser.parse_binary(frame);
+  ASSERT_TRUE(std::holds_alternative<file_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<file_request>(r).payload, bytes({0xFF, '}', 0x00, '{'}));
+}
+
+TEST_F(ClientRequest, FileHeaderFieldRules) {
+  struct header_case {
+    std::string header;
+    optional_cid cid;
+  };
+  const header_case bad[] = {
+      {R"({"name":"a","cid":"c"})", "c"},
+      {R"({"to":null,"cid":"c"})", "c"},
+      {R"({"to":6001,"cid":"c"})", "c"},
+      {R"({"to":")" + std::string(65, 't') + R"(","cid":"c"})", "c"},
+      {R"({"to":"6001","name":5,"cid":"c"})", "c"},
+      {R"({"to":"6001","name":")" + std::string(256, 'n') + R"(","cid":"c"})", "c"},
+      {R"({"to":"6001","mime":["image/png"],"cid":"c"})", "c"},
+      {R"({"to":"6001","mime":")" + std::string(128, 'm') + R"(","cid":"c"})", "c"},
+      {R"({"to":"6001","cid":7})", std::nullopt},
+      {R"({"to":"6001","cid":")" + std::string(65, 'c') + R"("})", std::nullopt},
+  };
+  for (const auto& c : bad) {
+    EXPECT_TRUE(
+        is_error(parser.parse_binary(binary_frame(c.header)), error_code::bad_request, c.cid))
+        << c.header;
+  }
+  request r = parser.parse_binary(binary_frame(R"({"to":"6001","name":")" + std::string(255, 'n') +
+                                               R"(","mime":")" + std::string(127, 'm') + R"("})"));
+  const auto* f = std::get_if<file_request>(&r);
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->name->size(), 255u);
+  EXPECT_EQ(f->mime->size(), 127u);
+}
+
+TEST_F(ClientRequest, FileHeaderIgnoresUnknownFields) {
+  const std::string frame = binary_frame(R"({"type":"msg","to":"6001","size":12,"x":[{}]})", "z");
+  request r = parser.parse_binary(frame);
+  const auto* f = std::get_if<file_request>(&r);
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->to, "6001");
+  EXPECT_EQ(f->payload, "z");
+}
+
+}  // namespace
+}  // namespace parley::protocol
