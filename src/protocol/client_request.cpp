@@ -105,27 +105,26 @@ bool read_optional_string(const json::object& object, std::string_view name, std
 
 }  // namespace
 
-request_parser::request_parser(request_limits limits)
-    : limits_(limits),
-      memory_(initial_buffer_, sizeof initial_buffer_),
-      value_(json::storage_ptr(&memory_)) {}  // same storage as each parse: assigning moves
+request_parser::request_parser(request_limits limits) : limits_(limits) {}
 
 const json::object* request_parser::parse_object(std::string_view text, request_error& error) {
-  value_ = nullptr;
-  memory_.release();
+  // A fresh resource each time: release() would keep the grown block size of a large frame,
+  // and the next large one would ask for four times more, without bound.
+  value_.reset();
+  memory_.emplace(initial_buffer_, sizeof initial_buffer_);
   json::parse_options options;
   options.max_depth = max_json_depth;
   json::error_code ec;
-  value_ = json::parse(text, ec, json::storage_ptr(&memory_), options);
+  value_.emplace(json::parse(text, ec, json::storage_ptr(&*memory_), options));
   if (ec) {
     error = {error_code::bad_json, "not valid JSON", std::nullopt};
     return nullptr;
   }
-  if (!value_.is_object()) {
+  if (!value_->is_object()) {
     error = {error_code::bad_json, "not a JSON object", std::nullopt};
     return nullptr;
   }
-  return &value_.get_object();
+  return &value_->get_object();
 }
 
 request request_parser::parse_text(std::string_view frame) {

@@ -76,8 +76,8 @@ class request_parser {
 
   request_limits limits_;
   unsigned char initial_buffer_[4096];
-  boost::json::monotonic_resource memory_;
-  boost::json::value value_;
+  std::optional<boost::json::monotonic_resource> memory_;  // over initial_buffer_ first
+  std::optional<boost::json::value> value_;                // lives in memory_
 };
 
 }  // namespace parley::protocol

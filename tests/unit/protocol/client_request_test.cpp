@@ -509,3 +509,14 @@ TEST_F(ClientRequest, FileHeaderIgnoresUnknownFields) {
 
 }  // namespace
 }  // namespace parley::protocol
+
+// Regression: the parser's memory must not grow from one large frame to the next (a burst of
+// 16 KB texts once made it ask for 4x more each time, until allocation failed).
+TEST(request_parser_memory, many_large_frames_in_a_row) {
+  parley::protocol::request_parser parser;
+  std::string text = R"({"type":"msg","to":"6001","text":")" + std::string(16 * 1024, 'x') + "\"}";
+  for (int i = 0; i < 200; ++i) {
+    auto request = parser.parse_text(text);
+    ASSERT_TRUE(std::holds_alternative<parley::protocol::msg_request>(request)) << i;
+  }
+}

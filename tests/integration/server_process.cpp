@@ -1,0 +1,279 @@
+#include "server_process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace parley::it {
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;)
+    words.push_back(w);
+  return words;
+}
+
+bool has_flag(const std::vector<std::string>& flags, const std::string& name) {
+  for (const auto& f : flags)
+    if (f == name) return true;
+  return false;
+}
+
+// The flags node-ws (the reference peer) understands; the others are dropped in peer mode.
+bool peer_knows(const std::string& flag) {
+  static const char* known[] = {"--ping-interval",      "--ping-timeout",     "--max-text-bytes",
+                                "--max-binary-bytes",   "--max-outbox-bytes", "--outbox-soft-bytes",
+                                "--outbox-soft-seconds"};
+  for (const char* k : known)
+    if (flag == k) return true;
+  return false;
+}
+
+std::uint16_t pick_free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("cannot pick a free port");
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool port_open(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+bool peer_mode() {
+  return env("PARLEY_IT_PEER") != nullptr;
+}
+
+void raise_fd_limit() {
+  static const bool done = [] {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+      r.rlim_cur = r.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &r);
+    }
+    return true;
+  }();
+  (void)done;
+}
+
+server_process::server_process(std::vector<std::string> flags) {
+  raise_fd_limit();
+  if (const char* peer = env("PARLEY_IT_PEER")) {
+    auto argv = split_words(peer);
+    port_ = pick_free_port();
+    argv.push_back(std::to_string(port_));
+    for (std::size_t i = 0; i + 1 < flags.size(); i += 2)
+      if (peer_knows(flags[i])) {
+        argv.push_back(flags[i]);
+        argv.push_back(flags[i + 1]);
+      }
+    spawn(argv);
+    wait_port_open(60s);  // the first run may install the peer's packages
+    return;
+  }
+  const char* binary = env("PARLEY_IT_BINARY");
+#ifdef PARLEY_BINARY
+  if (!binary) binary = PARLEY_BINARY;
+#endif
+  if (!binary) throw std::runtime_error("no server binary (PARLEY_BINARY)");
+  std::vector<std::string> argv{binary, "--host", "127.0.0.1", "--port", "0"};
+  if (!has_flag(flags, "--threads")) {
+    argv.push_back("--threads");
+    argv.push_back("2");
+  }
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  spawn(argv);
+  // A ThreadSanitizer build starts slower; the wait is bounded all the same.
+  wait_listening(20s);
+}
+
+void server_process::spawn(const std::vector<std::string>& args) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Own process group (so a stop reaches a wrapper's child too), default signal handling.
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> argv;
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int rc = ::posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    pid_ = -1;
+    throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(rc));
+  }
+  out_fd_ = fds[0];
+  reader_ = std::thread([this] { read_output(); });
+}
+
+void server_process::read_output() {
+  const bool echo = env("PARLEY_IT_VERBOSE") != nullptr;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(out_fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (echo) std::fwrite(buf, 1, static_cast<std::size_t>(n), stderr);
+    std::lock_guard lock(mutex_);
+    log_.append(buf, static_cast<std::size_t>(n));
+    changed_.notify_all();
+  }
+  std::lock_guard lock(mutex_);
+  eof_ = true;
+  changed_.notify_all();
+}
+
+void server_process::wait_listening(std::chrono::milliseconds timeout) {
+  static const std::regex line(R"(listening on http://127\.0\.0\.1:([0-9]+))");
+  std::unique_lock lock(mutex_);
+  std::smatch m;
+  bool found =
+      changed_.wait_for(lock, timeout, [&] { return std::regex_search(log_, m, line) || eof_; });
+  if (found && !m.empty()) {
+    port_ = static_cast<std::uint16_t>(std::stoi(m[1].str()));
+    return;
+  }
+  std::string seen = log_;
+  lock.unlock();
+  kill_hard();
+  throw std::runtime_error("server did not log 'listening on http://127.0.0.1:PORT' within " +
+                           std::to_string(timeout.count()) + " ms; its output:\n" + seen);
+}
+
+void server_process::wait_port_open(std::chrono::milliseconds timeout) {
+  auto deadline = steady::now() + timeout;
+  while (steady::now() < deadline) {
+    if (port_open(port_)) return;
+    if (!running()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  std::string seen = log();
+  kill_hard();
+  throw std::runtime_error("peer did not open its port; its output:\n" + seen);
+}
+
+bool server_process::running() {
+  if (exit_status_ || pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exit_status_ = decode_status(status);
+    return false;
+  }
+  return r == 0;
+}
+
+std::optional<int> server_process::wait_exit(std::chrono::milliseconds timeout) {
+  auto deadline = steady::now() + timeout;
+  while (running()) {
+    if (steady::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(5ms);
+  }
+  return exit_status_;
+}
+
+std::optional<int> server_process::terminate(std::chrono::milliseconds grace) {
+  if (running()) ::kill(pid_, SIGTERM);
+  return wait_exit(grace);
+}
+
+void server_process::kill_hard() {
+  if (running()) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    wait_exit(5s);
+  }
+  if (reader_.joinable()) reader_.join();
+  if (out_fd_ >= 0) ::close(out_fd_);
+  out_fd_ = -1;
+}
+
+server_process::~server_process() {
+  if (running()) {
+    ::kill(pid_, SIGTERM);
+    if (peer_mode()) ::kill(-pid_, SIGTERM);
+    wait_exit(5s);
+  }
+  kill_hard();
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  bool failed =
+      ::testing::Test::HasFailure() || (info && info->result() && info->result()->Failed());
+  if (failed || show_log_ || env("PARLEY_IT_SHOW_LOG")) {
+    std::lock_guard lock(mutex_);
+    constexpr std::size_t tail = 6000;
+    std::fprintf(stderr, "---- server output (last %zu bytes) ----\n%s\n---- end ----\n", tail,
+                 log_.size() > tail ? log_.substr(log_.size() - tail).c_str() : log_.c_str());
+  }
+}
+
+std::string server_process::log() const {
+  std::lock_guard lock(mutex_);
+  return log_;
+}
+
+}  // namespace parley::it

@@ -1,0 +1,82 @@
+#pragma once
+// Starts the real server binary for a test and stops it again.
+//
+// The server runs on 127.0.0.1 with `--port 0`; the port is read from its log line
+// "listening on http://127.0.0.1:PORT". Its stdout and stderr are captured through a pipe (and
+// printed when the test failed). It runs in its own process group and is stopped with SIGTERM,
+// then SIGKILL after a bounded wait.
+//
+// PARLEY_IT_PEER="/path/to/shared/peers/run node-ws" runs the same tests against a reference
+// peer instead (a free port is picked and passed as the PORT argument; flags the peer does not
+// know are dropped; tests of Parley-only features skip themselves). Off by default.
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace parley::it {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+// True when PARLEY_IT_PEER points the suite at a reference peer instead of Parley.
+bool peer_mode();
+
+// Raises the open-file soft limit to the hard limit (1000-connection tests), once per process.
+void raise_fd_limit();
+
+class server_process {
+ public:
+  // `flags` follow `--host 127.0.0.1 --port 0`; `--threads 2` is added unless given.
+  explicit server_process(std::vector<std::string> flags = {});
+  ~server_process();
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // Sends SIGTERM to the server and waits up to `grace` for it to exit. Returns its exit status
+  // (128 + signal when killed by a signal), or nullopt if it was still running after `grace`.
+  std::optional<int> terminate(std::chrono::milliseconds grace);
+  // Waits up to `timeout` for the process to exit; its exit status as for terminate().
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  bool running();
+
+  // Everything the server printed so far.
+  std::string log() const;
+  // Print the server's output when it is stopped (done anyway when the current test failed).
+  void show_log_on_stop() { show_log_ = true; }
+
+ private:
+  void read_output();
+  void spawn(const std::vector<std::string>& argv);
+  void wait_listening(std::chrono::milliseconds timeout);
+  void wait_port_open(std::chrono::milliseconds timeout);
+  void kill_hard();
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::optional<int> exit_status_;
+  std::thread reader_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string log_;
+  bool eof_ = false;
+  bool show_log_ = false;
+};
+
+}  // namespace parley::it
+
+// For tests of what only Parley does (static files, healthz, its own flags).
+#define PARLEY_SKIP_ON_PEER()                                     \
+  do {                                                            \
+    if (::parley::it::peer_mode()) GTEST_SKIP() << "Parley only"; \
+  } while (0)
