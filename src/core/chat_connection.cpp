@@ -62,7 +62,7 @@ void chat_connection::reply_error(error_code code, optional_cid cid, std::string
 
 template <typename Build>
 void chat_connection::route(std::string_view to, optional_cid cid, Build build) {
-  std::string mid = hub_.next_message_id();
+  message_id mid = hub_.next_message_id();
   if (!hub_.route(member_, to, build(mid, unix_millis()))) {
     std::string message = "Client #" + std::string(to) + " is not online";
     return reply_error(error_code::offline, cid, message, to);

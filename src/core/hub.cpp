@@ -36,12 +36,13 @@ std::string hex(std::uint64_t value) {
 
 hub::hub() : message_id_prefix_(hex(static_cast<std::uint64_t>(unix_millis())) + "-") {}
 
-std::string hub::next_message_id() {
+message_id hub::next_message_id() {
   std::uint64_t n = message_count_.fetch_add(1, std::memory_order_relaxed) + 1;
-  char buffer[48];
-  std::size_t prefix = message_id_prefix_.copy(buffer, 24);
-  auto [end, ec] = std::to_chars(buffer + prefix, buffer + sizeof buffer, n, 16);
-  return std::string(buffer, end);
+  message_id id;
+  std::size_t prefix = message_id_prefix_.copy(id.data_, 17);
+  auto [end, ec] = std::to_chars(id.data_ + prefix, id.data_ + sizeof id.data_, n, 16);
+  id.size_ = static_cast<std::uint8_t>(end - id.data_);
+  return id;
 }
 
 void hub::join(member& m) {

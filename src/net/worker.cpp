@@ -1,5 +1,6 @@
 #include "parley/net/worker.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
@@ -40,7 +41,15 @@ worker::~worker() = default;
 void worker::run() {
   current_worker = this;
   schedule_tick();
-  io_.run();
+  // A handler that throws (out of memory, a bug) must not take every connection down with it:
+  // log it and go on serving; the loop ends only by stop().
+  while (!io_.stopped()) {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      spdlog::error("worker: a handler failed: {}", e.what());
+    }
+  }
   current_worker = nullptr;
 }
 

@@ -1,14 +1,39 @@
 #include "parley/protocol/json_writer.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace parley::protocol {
+
+namespace {
+constexpr std::uint64_t ones = 0x0101010101010101ULL;
+constexpr std::uint64_t highs = 0x8080808080808080ULL;
+
+// True when some byte of the word is zero (the classic bit trick: no false negatives, and no
+// false positives for the bytes below the first zero).
+constexpr bool has_zero_byte(std::uint64_t word) {
+  return ((word - ones) & ~word & highs) != 0;
+}
+
+// True when one of the eight bytes at `p` is a control character, '"' or '\\'.
+bool needs_escape(const char* p) {
+  std::uint64_t word;
+  std::memcpy(&word, p, 8);
+  bool control = ((word - ones * 0x20) & ~word & highs) != 0;
+  return control || has_zero_byte(word ^ (ones * '"')) || has_zero_byte(word ^ (ones * '\\'));
+}
+}  // namespace
 
 void json_writer::append_escaped(std::string& out, std::string_view value) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t plain_start = 0;
   for (std::size_t i = 0; i < value.size(); ++i) {
+    // Most text needs no escape: skip eight plain bytes at a time.
+    while (i + 8 <= value.size() && !needs_escape(value.data() + i))
+      i += 8;
+    if (i == value.size()) break;
     auto c = static_cast<unsigned char>(value[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(value, plain_start, i - plain_start);
@@ -50,7 +75,8 @@ void json_writer::key(std::string_view name) {
   first_ = false;
   out_.push_back('"');
   out_.append(name);  // keys are the server's own, never need escaping
-  out_.append("\":");
+  out_.push_back('"');
+  out_.push_back(':');
 }
 
 json_writer& json_writer::string_field(std::string_view name, std::string_view value) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,18 @@ struct member {
   std::weak_ptr<sink> self_ref;       // set before join()
   std::vector<std::string> watching;  // ids whose presence it follows
   bool joined = false;
+};
+
+// A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>".
+class message_id {
+ public:
+  std::string_view view() const { return {data_, size_}; }
+  operator std::string_view() const { return view(); }
+
+ private:
+  friend class hub;
+  char data_[34];  // 16 + 1 + 16 hex digits and room to spare
+  std::uint8_t size_ = 0;
 };
 
 // Routing state of one server: which ids are online on which connections, chat partners,
@@ -55,7 +68,7 @@ class hub {
   void watch(member& m, std::span<const std::string_view> ids);
 
   // A message id unique across this server's runs: start time and a counter, in hex.
-  std::string next_message_id();
+  message_id next_message_id();
 
   std::size_t connection_count() const { return connections_.load(std::memory_order_relaxed); }
 

@@ -404,7 +404,7 @@ TEST_F(Hub, WhoListsAtMostMaxIdsAndCountsAll) {
 TEST_F(Hub, MessageIdsAreUnique) {
   std::set<std::string> seen;
   for (int i = 0; i < 10000; ++i) {
-    std::string mid = h.next_message_id();
+    std::string mid(h.next_message_id().view());
     EXPECT_FALSE(mid.empty());
     EXPECT_TRUE(seen.insert(mid).second) << mid;
   }
