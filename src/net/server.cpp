@@ -47,6 +47,8 @@ void server::run() {
   for (auto& t : threads_)
     t.join();
   threads_.clear();
+  for (auto& w : workers_)
+    w->abandon_sessions();
 }
 
 void server::stop(double drain_seconds) {

@@ -104,6 +104,13 @@ void worker::flush_all() {
   if (to_flush_.empty()) to_flush_.swap(batch);
 }
 
+void worker::abandon_sessions() {
+  while (!sessions_.empty()) {
+    auto session = sessions_.front().shared_from_this();
+    session->abandon();
+  }
+}
+
 void worker::post_close_all() {
   boost::asio::post(io_, [this] {
     for (auto it = sessions_.begin(); it != sessions_.end();) {

@@ -54,6 +54,9 @@ class worker {
   void flush_soon(std::shared_ptr<ws_session> session);
   // Closes every session with 1001 (server going away); safe from any thread.
   void post_close_all();
+  // Ends every session that is still open, after the loop has stopped (the drain time ran
+  // out): they leave the hub, so nothing outlives the io_context their sockets belong to.
+  void abandon_sessions();
   // Open WebSocket sessions; safe from any thread.
   std::size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
 

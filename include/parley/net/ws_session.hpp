@@ -42,6 +42,10 @@ class ws_session final : public core::sink,
   void tick(clock::time_point now);
   // Starts the close handshake with `code` (replies queued so far go first).
   void close(protocol::close_code code, std::string_view reason);
+  // Drops the connection at once (the server is stopping and its loop has ended).
+  void abandon() {
+    finish(static_cast<std::uint16_t>(protocol::close_code::going_away), "server stopped");
+  }
   // Writes what it can of the outbox now; waits for the socket when it is full.
   void flush();
 
