@@ -70,13 +70,19 @@ void json_writer::append_escaped(std::string& out, std::string_view value) {
   out.push_back('"');
 }
 
+// Keys are the server's own short names: never escaped, written with one append.
 void json_writer::key(std::string_view name) {
-  if (!first_) out_.push_back(',');
+  char text[64];
+  std::size_t n = 0;
+  if (!first_) text[n++] = ',';
   first_ = false;
-  out_.push_back('"');
-  out_.append(name);  // keys are the server's own, never need escaping
-  out_.push_back('"');
-  out_.push_back(':');
+  text[n++] = '"';
+  name = name.substr(0, sizeof text - 4);
+  std::memcpy(text + n, name.data(), name.size());
+  n += name.size();
+  text[n++] = '"';
+  text[n++] = ':';
+  out_.append(text, n);
 }
 
 json_writer& json_writer::string_field(std::string_view name, std::string_view value) {
