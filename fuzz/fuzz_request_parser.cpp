@@ -18,12 +18,12 @@ namespace {
 
 using namespace parley::protocol;
 
-#define FUZZ_CHECK(cond)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
+#define FUZZ_CHECK(cond)                                                         \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
       __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                   \
-    }                                                                 \
+      std::abort();                                                              \
+    }                                                                            \
   } while (0)
 
 constexpr std::size_t max_id_bytes = 64;
@@ -89,8 +89,8 @@ struct checker {
     if (f.mime) FUZZ_CHECK(f.mime->size() <= max_file_mime_bytes);
     // The payload is the frame's tail, after the 2-byte length and the header.
     FUZZ_CHECK(frame.size() >= 2);
-    std::size_t header = (static_cast<unsigned char>(frame[0]) << 8) |
-                         static_cast<unsigned char>(frame[1]);
+    std::size_t header =
+        (static_cast<unsigned char>(frame[0]) << 8) | static_cast<unsigned char>(frame[1]);
     FUZZ_CHECK(2 + header <= frame.size());
     FUZZ_CHECK(f.payload.data() == frame.data() + 2 + header);
     FUZZ_CHECK(f.payload.size() == frame.size() - 2 - header);

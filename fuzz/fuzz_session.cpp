@@ -26,12 +26,12 @@ namespace {
 
 using namespace parley;
 
-#define FUZZ_CHECK(cond)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
+#define FUZZ_CHECK(cond)                                                         \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
       __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                   \
-    }                                                                 \
+      std::abort();                                                              \
+    }                                                                            \
   } while (0)
 
 // Decodes and checks one server frame (RFC 6455 5.2: unmasked, minimal length, FIN set).

@@ -23,12 +23,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
+#define FUZZ_CHECK(cond)                                                         \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
       __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                   \
-    }                                                                 \
+      std::abort();                                                              \
+    }                                                                            \
   } while (0)
 
 fs::path base;

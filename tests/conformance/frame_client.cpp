@@ -23,8 +23,9 @@ std::string encode_frame(std::uint8_t opcode, std::string_view payload, const fr
   std::uint64_t length = o.declared_length.value_or(payload.size());
   length_form form = o.form;
   if (form == length_form::minimal) {
-    form = length < 126 ? length_form::bits7 : length <= 0xFFFF ? length_form::bits16
-                                                                 : length_form::bits64;
+    form = length < 126       ? length_form::bits7
+           : length <= 0xFFFF ? length_form::bits16
+                              : length_form::bits64;
   }
   char mask_bit = o.masked ? static_cast<char>(0x80) : 0;
   if (form == length_form::bits7) {
@@ -183,7 +184,8 @@ http_response frame_client::read_response(std::chrono::milliseconds timeout) {
     response.headers.emplace(name, value);
   }
   if (response.status != 101) {
-    std::size_t length = static_cast<std::size_t>(std::atoll(response.header("content-length").c_str()));
+    std::size_t length =
+        static_cast<std::size_t>(std::atoll(response.header("content-length").c_str()));
     if (need(length, deadline)) {
       response.body = buffer_.substr(0, length);
       buffer_.erase(0, length);
@@ -214,7 +216,7 @@ std::optional<server_frame> frame_client::read_frame(std::chrono::milliseconds t
     for (int i = 0; i < 8; ++i)
       length = (length << 8) | at(2 + i);
   }
-  if (f.masked) return std::nullopt;              // RFC 6455 5.1: a server never masks
+  if (f.masked) return std::nullopt;  // RFC 6455 5.1: a server never masks
   if (length > (std::uint64_t{1} << 32)) return std::nullopt;
   if (!need(header + length, deadline)) return std::nullopt;
   f.payload = buffer_.substr(header, length);

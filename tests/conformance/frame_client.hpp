@@ -31,7 +31,8 @@ struct frame_options {
 };
 
 // A client frame on the wire: header, mask key, masked payload.
-std::string encode_frame(std::uint8_t opcode, std::string_view payload, const frame_options& o = {});
+std::string encode_frame(std::uint8_t opcode, std::string_view payload,
+                         const frame_options& o = {});
 // A close frame's payload: the code in network order, then the reason.
 std::string close_payload(std::uint16_t code, std::string_view reason = "");
 
@@ -45,17 +46,17 @@ struct server_frame {
 
 struct http_response {
   int status = 0;
-  std::string head;                           // status line and headers, as received
+  std::string head;                                 // status line and headers, as received
   std::multimap<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string header(const std::string& lower_name) const;
 };
 
 struct close_result {
-  bool received = false;     // a close frame arrived
-  std::uint16_t code = 0;    // its code; 0 when it had no payload
+  bool received = false;   // a close frame arrived
+  std::uint16_t code = 0;  // its code; 0 when it had no payload
   std::string reason;
-  std::string why;           // when not received: "eof", "timeout" or "bad frame"
+  std::string why;  // when not received: "eof", "timeout" or "bad frame"
 };
 
 class frame_client {

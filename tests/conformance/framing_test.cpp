@@ -25,8 +25,7 @@ TEST_F(framing, binary_frame_is_a_message) {
   expect_served(client);
 }
 
-class reserved_opcode : public conformance_test,
-                        public ::testing::WithParamInterface<int> {};
+class reserved_opcode : public conformance_test, public ::testing::WithParamInterface<int> {};
 
 // Section 5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the
 // WebSocket Connection_." 0x3-0x7 are reserved data opcodes, 0xB-0xF reserved control opcodes.
@@ -52,8 +51,7 @@ INSTANTIATE_TEST_SUITE_P(opcodes, reserved_opcode,
 
 // ---- reserved bits
 
-class reserved_bits : public conformance_test,
-                      public ::testing::WithParamInterface<int> {};
+class reserved_bits : public conformance_test, public ::testing::WithParamInterface<int> {};
 
 // Section 5.2: RSV1-3 "MUST be 0 unless an extension is negotiated"; none is (Parley declines
 // every extension), so a set bit fails the connection.
@@ -74,13 +72,12 @@ TEST_P(reserved_bits, on_ping_fail_with_1002) {
   expect_failed_with(client, 1002);
 }
 
-INSTANTIATE_TEST_SUITE_P(bits, reserved_bits, ::testing::Values(4, 2, 1, 7),
-                         [](const auto& info) {
-                           return info.param == 4   ? std::string("rsv1")
-                                  : info.param == 2 ? std::string("rsv2")
-                                  : info.param == 1 ? std::string("rsv3")
-                                                    : std::string("all");
-                         });
+INSTANTIATE_TEST_SUITE_P(bits, reserved_bits, ::testing::Values(4, 2, 1, 7), [](const auto& info) {
+  return info.param == 4   ? std::string("rsv1")
+         : info.param == 2 ? std::string("rsv2")
+         : info.param == 1 ? std::string("rsv3")
+                           : std::string("all");
+});
 
 // ---- payload lengths: 7-bit up to 125, 16-bit from 126 to 65535, 64-bit from 65536
 
@@ -103,14 +100,13 @@ TEST_P(payload_length, message_is_received_whole) {
   expect_pong(client, "len");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    edges, payload_length,
-    ::testing::Values(length_case{125, length_form::bits7, "b7_125"},
-                      length_case{126, length_form::bits16, "b16_126"},
-                      length_case{127, length_form::bits16, "b16_127"},
-                      length_case{65535, length_form::bits16, "b16_65535"},
-                      length_case{65536, length_form::bits64, "b64_65536"}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(edges, payload_length,
+                         ::testing::Values(length_case{125, length_form::bits7, "b7_125"},
+                                           length_case{126, length_form::bits16, "b16_126"},
+                                           length_case{127, length_form::bits16, "b16_127"},
+                                           length_case{65535, length_form::bits16, "b16_65535"},
+                                           length_case{65536, length_form::bits64, "b64_65536"}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(framing, empty_text_message_is_answered) {
   // An empty text message is valid framing; the chat layer answers it (bad_json).

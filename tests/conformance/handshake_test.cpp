@@ -24,7 +24,8 @@ void expect_refused(frame_client& client, const http_response& response, int sta
 
 TEST_F(handshake, valid_upgrade_is_accepted_with_the_rfc_accept_value) {
   auto client = connect_raw();
-  auto response = client.request(request_with("GET", "HTTP/1.1", upgrade_headers + key + version13));
+  auto response =
+      client.request(request_with("GET", "HTTP/1.1", upgrade_headers + key + version13));
   ASSERT_EQ(response.status, 101) << response.head;
   // 4.2.2 and 1.3: the example key's accept value.
   EXPECT_EQ(response.header("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -37,10 +38,10 @@ TEST_F(handshake, valid_upgrade_is_accepted_with_the_rfc_accept_value) {
 
 TEST_F(handshake, header_names_and_tokens_are_case_insensitive) {
   auto client = connect_raw();
-  auto response = client.request(request_with(
-      "GET", "HTTP/1.1",
-      "upgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n"
-      "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n"));
+  auto response = client.request(
+      request_with("GET", "HTTP/1.1",
+                   "upgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n"
+                   "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n"));
   ASSERT_EQ(response.status, 101) << response.head;
   EXPECT_EQ(response.header("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
@@ -105,15 +106,15 @@ TEST_F(handshake, post_is_405_or_400) {
 // 4.2.1 item 3: an Upgrade header with "websocket" is required; 426 Upgrade Required.
 TEST_F(handshake, missing_upgrade_header_is_426) {
   auto client = connect_raw();
-  auto response = client.request(
-      request_with("GET", "HTTP/1.1", "Connection: Upgrade\r\n" + key + version13));
+  auto response =
+      client.request(request_with("GET", "HTTP/1.1", "Connection: Upgrade\r\n" + key + version13));
   expect_refused(client, response, 426);
 }
 
 TEST_F(handshake, missing_connection_upgrade_is_refused) {
   auto client = connect_raw();
-  auto response = client.request(
-      request_with("GET", "HTTP/1.1", "Upgrade: websocket\r\n" + key + version13));
+  auto response =
+      client.request(request_with("GET", "HTTP/1.1", "Upgrade: websocket\r\n" + key + version13));
   EXPECT_TRUE(response.status == 426 || response.status == 400) << response.head;
   EXPECT_TRUE(client.wait_eof());
 }
@@ -164,10 +165,10 @@ TEST_F(handshake, bad_frame_pipelined_with_the_upgrade_request_fails_with_1002) 
 
 TEST_F(handshake, extension_offer_is_declined) {
   auto client = connect_raw();
-  auto response = client.request(request_with(
-      "GET", "HTTP/1.1",
-      upgrade_headers + key + version13 +
-          "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+  auto response = client.request(
+      request_with("GET", "HTTP/1.1",
+                   upgrade_headers + key + version13 +
+                       "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
   ASSERT_EQ(response.status, 101) << response.head;
   EXPECT_TRUE(response.header("sec-websocket-extensions").empty()) << response.head;
   // Declined: so RSV1 (compressed) is still a protocol error.

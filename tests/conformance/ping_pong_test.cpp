@@ -72,8 +72,9 @@ TEST_F(ping_pong, ping_with_a_16_bit_length_under_126_fails_or_is_answered) {
   ASSERT_TRUE(f.has_value());
   if (f->opcode == op_close) {
     ASSERT_GE(f->payload.size(), 2u);
-    EXPECT_EQ((static_cast<std::uint8_t>(f->payload[0]) << 8) | static_cast<std::uint8_t>(f->payload[1]),
-              1002);
+    EXPECT_EQ(
+        (static_cast<std::uint8_t>(f->payload[0]) << 8) | static_cast<std::uint8_t>(f->payload[1]),
+        1002);
     client.send_close(1002);
     EXPECT_TRUE(client.wait_eof());
   } else {

@@ -130,18 +130,17 @@ TEST_P(valid_utf8, is_accepted_and_echoed) {
 
 INSTANTIATE_TEST_SUITE_P(
     characters, valid_utf8,
-    ::testing::Values(
-        valid_case{"two_byte_U_0080", b({0xC2, 0x80})},
-        valid_case{"two_byte_U_07FF", b({0xDF, 0xBF})},
-        valid_case{"three_byte_U_0800", b({0xE0, 0xA0, 0x80})},
-        valid_case{"three_byte_U_D7FF", b({0xED, 0x9F, 0xBF})},
-        valid_case{"three_byte_U_E000", b({0xEE, 0x80, 0x80})},
-        valid_case{"three_byte_U_FFFD", b({0xEF, 0xBF, 0xBD})},
-        valid_case{"three_byte_U_FFFF", b({0xEF, 0xBF, 0xBF})},
-        valid_case{"four_byte_U_10000", b({0xF0, 0x90, 0x80, 0x80})},
-        valid_case{"four_byte_U_1F600", b({0xF0, 0x9F, 0x98, 0x80})},
-        valid_case{"four_byte_U_10FFFF", b({0xF4, 0x8F, 0xBF, 0xBF})},
-        valid_case{"mixed", "\x4B\xC3\xA9\xE2\x82\xAC\xF0\x9D\x84\x9E"}),
+    ::testing::Values(valid_case{"two_byte_U_0080", b({0xC2, 0x80})},
+                      valid_case{"two_byte_U_07FF", b({0xDF, 0xBF})},
+                      valid_case{"three_byte_U_0800", b({0xE0, 0xA0, 0x80})},
+                      valid_case{"three_byte_U_D7FF", b({0xED, 0x9F, 0xBF})},
+                      valid_case{"three_byte_U_E000", b({0xEE, 0x80, 0x80})},
+                      valid_case{"three_byte_U_FFFD", b({0xEF, 0xBF, 0xBD})},
+                      valid_case{"three_byte_U_FFFF", b({0xEF, 0xBF, 0xBF})},
+                      valid_case{"four_byte_U_10000", b({0xF0, 0x90, 0x80, 0x80})},
+                      valid_case{"four_byte_U_1F600", b({0xF0, 0x9F, 0x98, 0x80})},
+                      valid_case{"four_byte_U_10FFFF", b({0xF4, 0x8F, 0xBF, 0xBF})},
+                      valid_case{"mixed", "\x4B\xC3\xA9\xE2\x82\xAC\xF0\x9D\x84\x9E"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

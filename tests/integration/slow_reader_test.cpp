@@ -19,7 +19,7 @@ class slow_reader : public chat_test {
     bool left = false;
     double left_after_ms = 0;  // since the flood started
     double flood_ms = 0;       // how long the sending went on
-    int sent = 0;  // the flood stops at `left`, possibly before max_messages
+    int sent = 0;              // the flood stops at `left`, possibly before max_messages
     int acked = 0;
     int offline = 0;
     double worst_chat_ms = 0;  // third party round trips during the flood
