@@ -74,6 +74,18 @@ void register_flags(CLI::App& cli, net::server_config& c) {
       ->check(CLI::Range(0.01, max_seconds));
   add(cli, "max-watch-ids", c.chat.max_watched_ids, "ids one connection may watch")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "max-messages-per-second", c.chat.max_messages_per_second,
+      "messages a connection may send per second (bursts of 2 s); over: rate_limited (0: none)")
+      ->check(CLI::Range(0.0, 1e9));
+  add(cli, "max-bytes-per-second", c.chat.max_bytes_per_second,
+      "message bytes a connection may send per second (bursts of 2 s); over: rate_limited")
+      ->check(CLI::Range(0.0, 1e12));
+  add(cli, "max-rate-strikes", c.chat.max_rate_strikes,
+      "messages refused in a row for the rate before the connection is closed (1008)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "max-connections", c.max_connections,
+      "WebSockets open at once; more: HTTP 503 (under the 20,000 files a process may open)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
   add(cli, "auth-secret", c.auth_secret,
       "HS256 secret: every upgrade then needs a JWT whose sub is its id (empty: no auth)");
   cli.add_option("--auth-secret-file", "file holding the auth secret")

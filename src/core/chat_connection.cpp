@@ -1,6 +1,7 @@
 #include "parley/core/chat_connection.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "parley/core/clock.hpp"
@@ -16,7 +17,9 @@ chat_connection::chat_connection(hub& hub, std::string id, sink& self, request_p
       member_{std::move(id), &self, {}, {}, false},
       parser_(parser),
       limits_(limits),
-      stats_(stats) {}
+      stats_(stats),
+      messages_(limits.max_messages_per_second, 2 * limits.max_messages_per_second),
+      bytes_(limits.max_bytes_per_second, 2 * limits.max_bytes_per_second) {}
 
 chat_connection::~chat_connection() {
   close();
@@ -32,15 +35,29 @@ void chat_connection::close() {
   hub_.leave(member_);
 }
 
+bool chat_connection::admit(std::size_t size) {
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  // The byte bucket is only charged for messages the message bucket lets through.
+  if (messages_.try_take(now_ns) && bytes_.try_take(now_ns, static_cast<double>(size))) {
+    strikes_ = 0;
+    return true;
+  }
+  ++strikes_;
+  reply_error(error_code::rate_limited, std::nullopt, "over this connection's message rate");
+  return false;
+}
+
 void chat_connection::on_text(std::string_view frame) {
-  handle(parser_.parse_text(frame));
+  if (admit(frame.size())) handle(parser_.parse_text(frame));
 }
 
 void chat_connection::on_binary(std::string_view frame) {
-  handle(parser_.parse_binary(frame));
+  if (admit(frame.size())) handle(parser_.parse_binary(frame));
 }
 
 void chat_connection::on_text_too_large(std::size_t size) {
+  if (!admit(size)) return;
   reply_error(error_code::too_large, std::nullopt,
               "text message of " + std::to_string(size) + " bytes is over the limit of " +
                   std::to_string(limits_.max_text_bytes));

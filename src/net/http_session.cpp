@@ -126,6 +126,9 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
                              std::string(protocol::bad_client_id_reason)};
   }
   if (auto refusal = check_upgrade(request)) return *refusal;
+  if (worker_.hub().connection_count() >= worker_.config().max_connections) {
+    return handshake_refusal{http::status::service_unavailable, "too many connections\n"};
+  }
   if (!context_.origins.allows(request[http::field::origin], request[http::field::host])) {
     return handshake_refusal{http::status::forbidden, "this page's origin may not connect\n"};
   }

@@ -127,18 +127,21 @@ void ws_session::on_text(std::string_view payload) {
   if (closing_) return;
   worker_.stats().messages_in.add();
   chat_.on_text(payload);
+  if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
 }
 
 void ws_session::on_text_too_large(std::size_t size) {
   if (closing_) return;
   worker_.stats().messages_in.add();
   chat_.on_text_too_large(size);
+  if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
 }
 
 void ws_session::on_binary(std::string_view payload) {
   if (closing_) return;
   worker_.stats().messages_in.add();
   chat_.on_binary(payload);
+  if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
 }
 
 void ws_session::on_ping(std::string_view payload) {

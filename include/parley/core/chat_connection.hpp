@@ -6,6 +6,7 @@
 
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
+#include "parley/core/rate_limiter.hpp"
 #include "parley/core/sink.hpp"
 #include "parley/protocol/client_request.hpp"
 
@@ -15,6 +16,11 @@ struct chat_limits {
   std::size_t max_who_ids = 1000;      // protocol.md: `who` lists at most 1000 ids
   std::size_t max_watched_ids = 1000;  // ids one connection may follow, so watching stays bounded
   std::size_t max_text_bytes = 65536;  // for the too_large message
+  // Per connection: a bot may burst, but one client stays a small share of a core. 0: none.
+  double max_messages_per_second = 5000;
+  double max_bytes_per_second = 32.0 * 1024 * 1024;
+  // Messages refused in a row for the rate before the connection is closed (1008).
+  std::size_t max_rate_strikes = 100;
 };
 
 // The chat protocol of one connection, with no I/O: turns the client's messages into hub calls
@@ -31,6 +37,9 @@ class chat_connection {
   void on_text(std::string_view frame);
   void on_binary(std::string_view frame);
   void on_text_too_large(std::size_t size);
+  // True once the client has gone on sending over its rate for max_rate_strikes messages in a
+  // row: its connection is to be closed with 1008.
+  bool abusive() const { return strikes_ >= limits_.max_rate_strikes; }
   // Leaves the hub (partners get `left`); idempotent.
   void close();
 
@@ -49,6 +58,8 @@ class chat_connection {
   template <typename Build>
   void route(std::string_view to, protocol::optional_cid cid, Build build);
   void reply(protocol::shared_frame frame) { member_.self->deliver(std::move(frame)); }
+  // Takes one message of `size` bytes from the rate buckets, or answers `rate_limited`.
+  bool admit(std::size_t size);
   void reply_error(protocol::error_code code, protocol::optional_cid cid, std::string_view message,
                    protocol::optional_cid to = std::nullopt);
 
@@ -57,6 +68,9 @@ class chat_connection {
   protocol::request_parser& parser_;
   const chat_limits& limits_;
   counters& stats_;
+  token_bucket messages_;
+  token_bucket bytes_;
+  std::size_t strikes_ = 0;
 };
 
 }  // namespace parley::core

@@ -25,7 +25,8 @@ struct server_config {
   double handshake_timeout_seconds = 10;         // protocol.md: unfinished HTTP request or upgrade
   double close_timeout_seconds = 2;              // wait for the peer's side of a close handshake
   std::size_t max_http_header_bytes = 8 * 1024;  // a request's headers; more: 431
-  std::size_t max_http_body_bytes = 64 * 1024;   // no route takes a body; bounds what is read
+  std::size_t max_connections = 19000;  // WebSockets at once; more: 503 (the fd limit is 20k)
+  std::size_t max_http_body_bytes = 64 * 1024;  // no route takes a body; bounds what is read
   // Empty: no authentication (the local demo). Otherwise every upgrade needs a JWT HS256
   // signed with it, whose `sub` is the path's id (HTTP 401 otherwise).
   std::string auth_secret;
