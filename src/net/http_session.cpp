@@ -39,11 +39,6 @@ bool is_websocket_path(std::string_view path) {
   return path == "/ws" || path.starts_with("/ws/");
 }
 
-std::chrono::steady_clock::duration seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(s));
-}
-
 }  // namespace
 
 http::message_generator text_response(const http_request& request, http::status status,
@@ -81,7 +76,7 @@ asio::awaitable<void> http_session::serve() {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_http_header_bytes));
     parser.body_limit(config.max_http_body_bytes);
-    stream_.expires_after(seconds(config.handshake_timeout_seconds));
+    stream_.expires_after(seconds_setting(config.handshake_timeout_seconds));
     auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
     if (ec == http::error::header_limit) {
       co_return co_await send_error(http::status::request_header_fields_too_large,

@@ -55,9 +55,7 @@ void server::stop(double drain_seconds) {
   listener_->stop();
   for (auto& w : workers_)
     w->post_close_all();
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      std::chrono::duration<double>(drain_seconds));
+  auto deadline = std::chrono::steady_clock::now() + seconds_setting(drain_seconds);
   asio::post(workers_.front()->io(), [this, deadline] { drain(deadline); });
 }
 

@@ -21,9 +21,7 @@ std::chrono::steady_clock::duration tick_period(const server_config& c) {
       std::min({c.ping_interval_seconds > 0 ? c.ping_interval_seconds : 1.0,
                 c.ping_timeout_seconds > 0 ? c.ping_timeout_seconds : 1.0,
                 c.outbox_soft_seconds > 0 ? c.outbox_soft_seconds : 1.0, c.close_timeout_seconds});
-  double seconds = std::clamp(shortest / 4, 0.01, 0.25);
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(seconds));
+  return seconds_setting(std::clamp(shortest / 4, 0.01, 0.25));
 }
 }  // namespace
 

@@ -20,10 +20,6 @@ constexpr int max_reads_per_event = 4;
 // Growth of a partial frame's buffer per read when its size is not known yet.
 constexpr std::size_t partial_read_bytes = 16 * 1024;
 
-std::chrono::steady_clock::duration seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(s));
-}
 }  // namespace
 
 ws_session::ws_session(worker& owner, asio::ip::tcp::socket socket, std::string id,
@@ -123,25 +119,26 @@ void ws_session::parse(char* data, std::size_t size) {
   }
 }
 
-void ws_session::on_text(std::string_view payload) {
+// Every message goes through here: ignored once closing, counted, handed to the chat, and the
+// connection closed when the chat finds the client abusive.
+template <typename Handle>
+void ws_session::on_message(Handle handle) {
   if (closing_) return;
   worker_.stats().messages_in.add();
-  chat_.on_text(payload);
+  handle();
   if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
+}
+
+void ws_session::on_text(std::string_view payload) {
+  on_message([&] { chat_.on_text(payload); });
 }
 
 void ws_session::on_text_too_large(std::size_t size) {
-  if (closing_) return;
-  worker_.stats().messages_in.add();
-  chat_.on_text_too_large(size);
-  if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
+  on_message([&] { chat_.on_text_too_large(size); });
 }
 
 void ws_session::on_binary(std::string_view payload) {
-  if (closing_) return;
-  worker_.stats().messages_in.add();
-  chat_.on_binary(payload);
-  if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
+  on_message([&] { chat_.on_binary(payload); });
 }
 
 void ws_session::on_ping(std::string_view payload) {
@@ -177,10 +174,13 @@ void ws_session::enqueue(protocol::shared_frame frame) {
   if (outbox_bytes_ > config.outbox_soft_bytes && !over_soft_since_) {
     over_soft_since_ = clock::now();
   }
-  if (!flush_pending_ && !waiting_writable_) {
-    flush_pending_ = true;
-    worker_.flush_soon(shared_from_this());
-  }
+  schedule_flush();
+}
+
+void ws_session::schedule_flush() {
+  if (flush_pending_ || waiting_writable_) return;
+  flush_pending_ = true;
+  worker_.flush_soon(shared_from_this());
 }
 
 // Drops every queued frame not yet begun, so that a close frame goes out next.
@@ -253,11 +253,8 @@ void ws_session::close(close_code code, std::string_view reason) {
   auto frame = protocol::make_close_frame(code, reason);
   outbox_bytes_ += frame->size();
   outbox_.push_back(std::move(frame));
-  close_deadline_ = clock::now() + seconds(worker_.config().close_timeout_seconds);
-  if (!flush_pending_ && !waiting_writable_) {
-    flush_pending_ = true;
-    worker_.flush_soon(shared_from_this());
-  }
+  close_deadline_ = clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
+  schedule_flush();
 }
 
 void ws_session::tick(clock::time_point now) {
@@ -280,7 +277,7 @@ void ws_session::check_outbox_limits(clock::time_point now) {
     return;
   }
   if (!over_soft_since_) over_soft_since_ = now;
-  if (now - *over_soft_since_ > seconds(config.outbox_soft_seconds)) {
+  if (now - *over_soft_since_ > seconds_setting(config.outbox_soft_seconds)) {
     spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
                  config.outbox_soft_bytes, config.outbox_soft_seconds);
     drop_unsent();
@@ -292,14 +289,15 @@ void ws_session::check_liveness(clock::time_point now) {
   const server_config& config = worker_.config();
   if (config.ping_interval_seconds <= 0) return;
   if (unanswered_since_ && last_heard_ >= *unanswered_since_) unanswered_since_.reset();
-  if (unanswered_since_ && now - *unanswered_since_ >= seconds(config.ping_timeout_seconds)) {
+  if (unanswered_since_ &&
+      now - *unanswered_since_ >= seconds_setting(config.ping_timeout_seconds)) {
     // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
     drop_unsent();
     close(close_code::ping_timeout, "ping timeout");
     flush();
     return finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
   }
-  if (now - last_ping_ >= seconds(config.ping_interval_seconds)) {
+  if (now - last_ping_ >= seconds_setting(config.ping_interval_seconds)) {
     last_ping_ = now;
     if (!unanswered_since_) unanswered_since_ = now;
     enqueue(worker_.ping_frame());

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -40,5 +41,11 @@ struct server_config {
   // (protocol.md), so one big file cannot trip it alone.
   std::size_t effective_max_outbox_bytes() const;
 };
+
+// A setting in (fractional) seconds as a clock duration.
+inline std::chrono::steady_clock::duration seconds_setting(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
 
 }  // namespace parley::net

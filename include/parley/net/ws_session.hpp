@@ -63,7 +63,10 @@ class ws_session final : public core::sink,
   // Reads once; returns false when nothing more can be read now (or the connection ended).
   bool read_some();
   void parse(char* data, std::size_t size);
+  template <typename Handle>
+  void on_message(Handle handle);
   void enqueue(protocol::shared_frame frame);
+  void schedule_flush();
   void drop_unsent();
   void wait_writable();
   bool outbox_empty() const { return outbox_head_ == outbox_.size(); }
