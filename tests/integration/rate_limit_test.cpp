@@ -8,6 +8,7 @@ namespace {
 
 class rate_limit : public chat_test {
  protected:
+  void SetUp() override { PARLEY_SKIP_ON_PEER(); }  // Parley's own flags
   static void SetUpTestSuite() {
     start_server({"--max-messages-per-second", "5", "--max-rate-strikes", "20"});
   }
