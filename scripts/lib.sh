@@ -21,6 +21,12 @@ apt_need() {
   fi
 }
 
+# need_node: Node.js and npm for the browser tests. A machine that already has them (NodeSource's
+# nodejs bundles npm, and Debian's npm package conflicts with it) keeps its own; otherwise Debian's.
+need_node() {
+  command -v node >/dev/null && command -v npm >/dev/null || apt_need nodejs npm
+}
+
 # What building the server needs (Debian 12 package names).
 build_packages=(g++ make cmake pkgconf ca-certificates libboost1.81-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libgtest-dev)

@@ -6,7 +6,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-apt_need "${build_packages[@]}" nodejs npm chromium python3 python3-websockets curl procps
+apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps
+
+need_node
 
 echo "== build (release, with tests)"
 configure_and_build "$repo_root/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo
