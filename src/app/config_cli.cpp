@@ -95,6 +95,13 @@ void register_flags(CLI::App& cli, net::server_config& c) {
   add(cli, "allowed-origins", c.allowed_origins,
       "browser origins allowed besides the server's own (default: localhost on any port; *: any)")
       ->delimiter(',');
+  auto* certificate = add(cli, "tls-cert", c.tls_certificate_file,
+                          "PEM certificate chain: serve HTTPS and WSS (needs --tls-key)")
+                          ->check(CLI::ExistingFile);
+  auto* key = add(cli, "tls-key", c.tls_key_file, "PEM private key of --tls-cert")
+                  ->check(CLI::ExistingFile);
+  certificate->needs(key);
+  key->needs(certificate);
   add(cli, "log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 }

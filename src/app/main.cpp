@@ -25,10 +25,10 @@ void set_up_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint) {
+std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint, bool tls) {
   auto address = endpoint.address();
   std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return "http://" + host + ":" + std::to_string(endpoint.port());
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(endpoint.port());
 }
 
 // `parley token`: a JWT for `subject`, for operators and tests.
@@ -51,6 +51,12 @@ void warn_when_exposed(const parley::net::server_config& config) {
     spdlog::warn(
         "AUTHENTICATION IS OFF on {}: anyone who reaches this port can claim any id and "
         "read its messages. Set --auth-secret or --auth-secret-file.",
+        config.host);
+  }
+  if (!config.tls() && (ec || !address.is_loopback())) {
+    spdlog::warn(
+        "TLS IS OFF on {}: messages and tokens cross the network readable by anyone on the "
+        "path, unless a proxy in front ends TLS. Set --tls-cert and --tls-key.",
         config.host);
   }
 }
@@ -91,8 +97,8 @@ int main(int argc, char** argv) {
   // Printed at every log level: scripts and tests read the port from it.
   auto level = spdlog::get_level();
   spdlog::set_level(spdlog::level::info);
-  spdlog::info("listening on {} (static files: {}, threads: {})", url_of(server->local_endpoint()),
-               config.static_dir,
+  spdlog::info("listening on {} (static files: {}, threads: {})",
+               url_of(server->local_endpoint(), config.tls()), config.static_dir,
                config.threads ? config.threads : std::thread::hardware_concurrency());
   spdlog::set_level(level);
 

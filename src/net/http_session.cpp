@@ -55,7 +55,8 @@ http::message_generator text_response(const http_request& request, http::status 
 http_session::http_session(worker& owner, const http_context& context, asio::ip::tcp::socket socket)
     : worker_(owner),
       context_(context),
-      stream_(std::move(socket)),
+      stream_(std::move(socket), context.tls),
+      deadline_(stream_.get_executor()),
       peer_(endpoint_text(stream_.socket())) {}
 
 void http_session::start() {
@@ -76,7 +77,7 @@ asio::awaitable<void> http_session::serve() {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_http_header_bytes));
     parser.body_limit(config.max_http_body_bytes);
-    stream_.expires_after(seconds_setting(config.handshake_timeout_seconds));
+    arm_deadline();
     auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
     if (ec == http::error::header_limit) {
       co_return co_await send_error(http::status::request_header_fields_too_large,
@@ -88,6 +89,7 @@ asio::awaitable<void> http_session::serve() {
     if (ec && !is_expected_io_error(ec) && ec != http::error::partial_message) {
       co_return co_await send_error(http::status::bad_request, "malformed HTTP request\n");
     }
+    if (ec && stream_.plain_http_on_tls()) co_return co_await refuse_plain_http();
     if (ec) co_return shut_down();
     worker_.stats().http_requests.add();
     http_request request = parser.release();
@@ -102,13 +104,31 @@ asio::awaitable<void> http_session::serve() {
   }
 }
 
+// The answer nginx also gives: the client meant https://, and a plain-text 400 says so.
+asio::awaitable<void> http_session::refuse_plain_http() {
+  constexpr std::string_view body = "this port speaks HTTPS: use https:// or wss:// URLs\n";
+  std::string response =
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+  co_await asio::async_write(stream_.socket(), asio::buffer(response), use_nothrow);
+  shut_down();
+}
+
 asio::awaitable<void> http_session::send_error(http::status status, std::string_view reason) {
   co_await refuse(handshake_refusal{status, std::string(reason)});
 }
 
+void http_session::arm_deadline() {
+  deadline_.expires_after(seconds_setting(worker_.config().handshake_timeout_seconds));
+  deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->stream_.close();  // the pending read or write ends with an error
+  });
+}
+
 void http_session::shut_down() {
-  boost::system::error_code ignored;
-  stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+  deadline_.cancel();
+  stream_.shutdown_send();
   stream_.close();
 }
 
@@ -170,12 +190,15 @@ asio::awaitable<void> http_session::upgrade(http_request request, std::string_vi
   std::string accept =
       switching_protocols_response(request[http::field::sec_websocket_key], admitted.subprotocol);
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(accept), use_nothrow);
-  if (ec) co_return log_io_error("upgrade", ec);
-  stream_.expires_never();
+  if (ec) {
+    log_io_error("upgrade", ec);
+    co_return shut_down();
+  }
+  deadline_.cancel();
   std::string received = beast::buffers_to_string(buffer_.data());
-  auto session = std::make_shared<ws_session>(worker_, stream_.release_socket(),
-                                              std::move(admitted.id), std::move(received),
-                                              std::move(peer_), admitted.token_expires_at);
+  auto session = std::make_shared<ws_session>(worker_, std::move(stream_), std::move(admitted.id),
+                                              std::move(received), std::move(peer_),
+                                              admitted.token_expires_at);
   session->start();
 }
 

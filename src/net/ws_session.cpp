@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
-#include <boost/container/static_vector.hpp>
 
 #include "parley/core/clock.hpp"
 #include "parley/net/io_errors.hpp"
@@ -13,8 +12,6 @@ namespace asio = boost::asio;
 using protocol::close_code;
 
 namespace {
-// Frames gathered into one write call (well under IOV_MAX).
-constexpr std::size_t max_frames_per_write = 64;
 // Reads per readiness event before the loop serves others: fairness under a flood.
 constexpr int max_reads_per_event = 4;
 // Growth of a partial frame's buffer per read when its size is not known yet.
@@ -22,11 +19,10 @@ constexpr std::size_t partial_read_bytes = 16 * 1024;
 
 }  // namespace
 
-ws_session::ws_session(worker& owner, asio::ip::tcp::socket socket, std::string id,
-                       std::string received, std::string peer,
-                       std::optional<std::int64_t> token_expires_at)
+ws_session::ws_session(worker& owner, transport stream, std::string id, std::string received,
+                       std::string peer, std::optional<std::int64_t> token_expires_at)
     : worker_(owner),
-      socket_(std::move(socket)),
+      transport_(std::move(stream)),
       peer_(std::move(peer)),
       reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes}),
       chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
@@ -36,9 +32,8 @@ ws_session::ws_session(worker& owner, asio::ip::tcp::socket socket, std::string 
 ws_session::~ws_session() = default;
 
 void ws_session::start() {
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  boost::system::error_code ignored;
+  transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   worker_.add(*this);
   last_heard_ = last_ping_ = clock::now();
   worker_.stats().connections_opened.add();
@@ -62,17 +57,18 @@ void ws_session::deliver(protocol::shared_frame frame) {
 // ---- reading
 
 void ws_session::wait_readable() {
-  socket_.async_wait(asio::socket_base::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       if (ec) return self->finish(1006, ec.message());
-                       self->on_readable();
-                     });
+  transport_.async_wait_readable([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec) return self->finish(1006, ec.message());
+    self->on_readable();
+  });
 }
 
 void ws_session::on_readable() {
   for (int i = 0; i < max_reads_per_event && !finished_ && read_some(); ++i) {
   }
-  if (!finished_) wait_readable();
+  if (finished_) return;
+  if (transport_.output_pending()) schedule_flush();  // TLS answers of its own, e.g. key updates
+  wait_readable();
 }
 
 bool ws_session::read_some() {
@@ -80,13 +76,13 @@ bool ws_session::read_some() {
   bool discard = closing_ || reader_.stopped();
   std::size_t n;
   if (partial_.empty() || discard) {
-    n = socket_.read_some(asio::buffer(worker_.read_buffer(), worker_.read_buffer_size()), ec);
+    n = transport_.read_some(asio::buffer(worker_.read_buffer(), worker_.read_buffer_size()), ec);
     if (!ec && !discard) parse(worker_.read_buffer(), n);
   } else {
     std::size_t old = partial_.size();
     std::size_t target = std::max(reader_.next_frame_size(), old + partial_read_bytes);
     partial_.resize(target);
-    n = socket_.read_some(asio::buffer(partial_.data() + old, target - old), ec);
+    n = transport_.read_some(asio::buffer(partial_.data() + old, target - old), ec);
     partial_.resize(old + (ec ? 0 : n));
     if (!ec) parse(partial_.data(), partial_.size());
   }
@@ -194,8 +190,8 @@ void ws_session::drop_unsent() {
 void ws_session::flush() {
   flush_pending_ = false;
   if (finished_ || waiting_writable_) return;
-  while (!outbox_empty()) {
-    boost::container::static_vector<asio::const_buffer, max_frames_per_write> buffers;
+  while (!outbox_empty() || transport_.output_pending()) {
+    gathered_buffers buffers;
     for (std::size_t i = outbox_head_; i < outbox_.size() && buffers.size() < buffers.capacity();
          ++i) {
       std::string_view bytes = outbox_[i]->bytes();
@@ -203,7 +199,7 @@ void ws_session::flush() {
       buffers.emplace_back(bytes.data(), bytes.size());
     }
     boost::system::error_code ec;
-    std::size_t n = socket_.write_some(buffers, ec);
+    std::size_t n = transport_.write_some(buffers, ec);
     if (ec == asio::error::would_block) return wait_writable();
     if (ec) return finish(1006, ec.message());
     worker_.stats().bytes_out.add(n);
@@ -215,8 +211,7 @@ void ws_session::flush() {
   over_soft_since_.reset();
   if (!closing_) return;
   if (peer_closed_) return finish(close_code_, "closed by the client");
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_send, ignored);  // wait for the peer's end
+  transport_.shutdown_send();  // then wait for the peer's end
 }
 
 void ws_session::outbox_written(std::size_t bytes) {
@@ -235,12 +230,11 @@ void ws_session::outbox_written(std::size_t bytes) {
 
 void ws_session::wait_writable() {
   waiting_writable_ = true;
-  socket_.async_wait(asio::socket_base::wait_write,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       self->waiting_writable_ = false;
-                       if (ec) return self->finish(1006, ec.message());
-                       self->flush();
-                     });
+  transport_.async_wait_writable([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->waiting_writable_ = false;
+    if (ec) return self->finish(1006, ec.message());
+    self->flush();
+  });
 }
 
 // ---- closing and deadlines
@@ -325,9 +319,7 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   if (finished_) return;
   finished_ = true;
   chat_.close();
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_.close();
   worker_.remove(*this);
   outbox_.clear();
   outbox_bytes_ = 0;

@@ -189,7 +189,7 @@ void server_process::read_output() {
 }
 
 void server_process::wait_listening(std::chrono::milliseconds timeout) {
-  static const std::regex line(R"(listening on http://127\.0\.0\.1:([0-9]+))");
+  static const std::regex line(R"(listening on https?://127\.0\.0\.1:([0-9]+))");
   std::unique_lock lock(mutex_);
   std::smatch m;
   bool found =

@@ -1,8 +1,8 @@
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message_generator.hpp>
 #include <chrono>
 #include <memory>
@@ -14,6 +14,7 @@
 #include "parley/core/auth_token.hpp"
 #include "parley/net/origin_policy.hpp"
 #include "parley/net/static_files.hpp"
+#include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/net/ws_handshake.hpp"
 
@@ -26,6 +27,7 @@ struct http_context {
   const core::token_verifier* tokens;  // null when authentication is off
   std::chrono::steady_clock::time_point started;
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
+  SSL_CTX* tls;                                      // null: plain HTTP and WebSocket
 };
 
 // One HTTP connection: serves pages, /healthz and errors with keep-alive, and hands the
@@ -55,13 +57,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
                                                    const std::filesystem::path& file);
   boost::beast::http::message_generator health(const http_request& request);
   boost::beast::http::message_generator metrics(const http_request& request);
+  boost::asio::awaitable<void> refuse_plain_http();
   boost::asio::awaitable<void> send_error(boost::beast::http::status status,
                                           std::string_view reason);
+  // Closes the connection when the current request has not arrived by then.
+  void arm_deadline();
   void shut_down();
 
   worker& worker_;
   const http_context& context_;
-  boost::beast::tcp_stream stream_;
+  transport stream_;
+  boost::asio::steady_timer deadline_;
   boost::beast::flat_buffer buffer_;
   std::string peer_;
 };

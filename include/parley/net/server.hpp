@@ -12,6 +12,7 @@
 #include "parley/net/listener.hpp"
 #include "parley/net/server_config.hpp"
 #include "parley/net/static_files.hpp"
+#include "parley/net/tls_context.hpp"
 #include "parley/net/worker.hpp"
 
 namespace parley::net {
@@ -20,7 +21,7 @@ namespace parley::net {
 class server {
  public:
   // Binds the listening socket; throws on a startup error (bad address, port in use, no
-  // static dir).
+  // static dir, unusable TLS certificate or key).
   explicit server(server_config config);
   ~server();
 
@@ -43,6 +44,7 @@ class server {
   std::vector<std::unique_ptr<worker>> workers_;
   origin_policy origins_;
   std::optional<core::token_verifier> tokens_;
+  std::optional<tls_context> tls_;
   std::optional<http_context> http_;
   std::unique_ptr<listener> listener_;
   std::vector<std::thread> threads_;

@@ -34,12 +34,17 @@ struct server_config {
   // Browser origins allowed to connect besides the server's own (see origin_policy); empty:
   // localhost, 127.0.0.1 and [::1] on any port; "*": any.
   std::vector<std::string> allowed_origins;
+  // Both set: HTTPS and WSS on the port, from PEM files (certificate chain, private key);
+  // both empty: plain HTTP and WS (the local demo, or TLS ended by a proxy in front).
+  std::string tls_certificate_file;
+  std::string tls_key_file;
   std::string log_level = "info";
   core::chat_limits chat;  // who/watch limits; max_text_bytes mirrored from above
 
   // The hard outbox limit actually applied: never less than two of the largest messages
   // (protocol.md), so one big file cannot trip it alone.
   std::size_t effective_max_outbox_bytes() const;
+  bool tls() const { return !tls_certificate_file.empty(); }
 };
 
 // A setting in (fractional) seconds as a clock duration.

@@ -1,5 +1,4 @@
 #pragma once
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -9,13 +8,14 @@
 
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/sink.hpp"
+#include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/protocol/ws_reader.hpp"
 
 namespace parley::net {
 
-// One WebSocket connection after the upgrade: owns the socket, reads frames through a
-// ws_reader, hands messages to its chat_connection, and writes a bounded outbox. It knows no
+// One WebSocket connection after the upgrade: owns the connection's transport, reads frames through
+// a ws_reader, hands messages to its chat_connection, and writes a bounded outbox. It knows no
 // other session. Everything runs on its worker's thread; deliver() alone may be called from
 // any thread.
 //
@@ -30,9 +30,8 @@ class ws_session final : public core::sink,
 
   // `received` holds bytes that arrived after the upgrade request, already read.
   // `token_expires_at`: Unix seconds at which the connection's token expires, if it has one.
-  ws_session(worker& owner, boost::asio::ip::tcp::socket socket, std::string id,
-             std::string received, std::string peer,
-             std::optional<std::int64_t> token_expires_at = std::nullopt);
+  ws_session(worker& owner, transport stream, std::string id, std::string received,
+             std::string peer, std::optional<std::int64_t> token_expires_at = std::nullopt);
   ~ws_session() override;
 
   // Sends the welcome, joins the hub and starts reading. On the worker's thread.
@@ -78,7 +77,7 @@ class ws_session final : public core::sink,
   void count_close(std::uint16_t code);
 
   worker& worker_;
-  boost::asio::ip::tcp::socket socket_;
+  transport transport_;
   std::string peer_;
   protocol::ws_reader reader_;
   core::chat_connection chat_;
