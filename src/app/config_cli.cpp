@@ -60,6 +60,9 @@ void register_flags(CLI::App& cli, net::server_config& c) {
   add(cli, "max-binary-bytes", c.max_binary_bytes,
       "longest message of any kind (longer: close 1009)")
       ->check(CLI::Range(std::size_t{64}, max_message_limit));
+  add(cli, "max-message-fragments", c.max_message_fragments,
+      "frames one message may arrive in (more: close 1009)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   add(cli, "max-outbox-bytes", c.max_outbox_bytes,
       "unsent bytes that close a slow reader at once (4008); at least 2x the largest message")
       ->check(CLI::Range(std::size_t{1}, 4 * max_message_limit));

@@ -28,7 +28,8 @@ ws_session::ws_session(worker& owner, asio::ip::tcp::socket socket, std::string 
     : worker_(owner),
       socket_(std::move(socket)),
       peer_(std::move(peer)),
-      reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes}),
+      reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes,
+               owner.config().max_message_fragments}),
       chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
       partial_(std::move(received)),
       token_expires_at_(token_expires_at) {}
