@@ -103,7 +103,10 @@ asio::awaitable<void> http_session::serve() {
 }
 
 asio::awaitable<void> http_session::send_error(http::status status, std::string_view reason) {
-  co_await refuse(handshake_refusal{status, std::string(reason)});
+  // A named local, not a temporary in the co_await expression: GCC 12 destroyed that temporary
+  // twice (a double free that aborted the server on every 400, 413 and 431).
+  handshake_refusal refusal{status, std::string(reason)};
+  co_await refuse(refusal);
 }
 
 void http_session::shut_down() {

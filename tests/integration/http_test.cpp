@@ -239,6 +239,28 @@ TEST_F(http, path_traversal_never_escapes_the_static_dir) {
   ASSERT_TRUE(server().running());
 }
 
+// Requests refused while they are read get their status, and the server goes on serving: these
+// answers used to abort the whole process (a double free in http_session::send_error).
+TEST_F(http, requests_refused_while_read_are_answered_and_the_server_lives_on) {
+  struct refused {
+    const char* name;
+    std::string request;
+    int status;
+  };
+  const std::vector<refused> cases = {
+      {"headers over 8 KiB", get("/", "X-Big: " + std::string(9000, 'a') + "\r\n"), 431},
+      {"body over the limit", "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 70000\r\n\r\n",
+       413},
+      {"not HTTP", "GARBAGE\x01 / HTTP/1.1\r\n\r\n", 400},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(fetch(c.request).status, c.status);
+    EXPECT_EQ(fetch(get("/")).status, 200);
+  }
+  EXPECT_TRUE(server().running());
+}
+
 TEST_F(http, healthz_reports_status_connections_and_uptime) {
   auto a = connect(unique_id("h")), b = connect(unique_id("h"));
   auto r = fetch(get("/healthz"));
