@@ -89,6 +89,11 @@ asio::awaitable<void> http_session::serve() {
       co_return co_await send_error(http::status::bad_request, "malformed HTTP request\n");
     }
     if (ec) co_return shut_down();
+    const http_request& head = parser.get();  // the byte limit alone allows ~2000 tiny fields
+    if (std::size_t(std::distance(head.begin(), head.end())) > config.max_http_header_count) {
+      co_return co_await send_error(http::status::request_header_fields_too_large,
+                                    "too many request header fields\n");
+    }
     worker_.stats().http_requests.add();
     http_request request = parser.release();
     std::string_view target = request.target();

@@ -29,6 +29,9 @@ struct server_config {
   double handshake_timeout_seconds = 10;         // protocol.md: unfinished HTTP request or upgrade
   double close_timeout_seconds = 2;              // wait for the peer's side of a close handshake
   std::size_t max_http_header_bytes = 8 * 1024;  // a request's headers; more: 431
+  // Fields in a request's header; more: 431. Browsers send about 20; the byte limit alone
+  // would let some 2000 tiny fields through.
+  std::size_t max_http_header_count = 100;
   std::size_t max_connections = 19000;  // WebSockets at once; more: 503 (the fd limit is 20k)
   std::size_t max_http_body_bytes = 64 * 1024;  // no route takes a body; bounds what is read
   // Empty: no authentication (the local demo). Otherwise every upgrade needs a JWT HS256
