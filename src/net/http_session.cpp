@@ -147,7 +147,7 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
   if (claims.subject != admitted.id) {
     return handshake_refusal{http::status::unauthorized, "the token is for another id\n"};
   }
-  admitted.token_expires_at = claims.expires_at;
+  admitted.token_expires_at = context_.tokens->accepted_until(claims.expires_at);
   return admitted;
 }
 
