@@ -134,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   session s(hub, parser, limits, stats);
   s.chat.open(s.out);
 
-  protocol::ws_reader reader({limits.max_text_bytes, 7000});
+  protocol::ws_reader reader({limits.max_text_bytes, 7000, 64});
   std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::uint32_t state = data[0] * 2654435761u + 7;
   std::string pending;

@@ -101,10 +101,10 @@ outcome run(std::string_view stream, ws_reader_limits limits, std::uint8_t seed)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   // Small limits, so that the too-large paths are reached: text 0..63, message 0..1023 bytes
-  // (and at least the text limit).
+  // (and at least the text limit), 8 frames per message.
   std::size_t max_text = data[0] & 0x3F;
   std::size_t max_message = max_text + ((data[0] >> 6) * 300) + (data[1] & 0x7);
-  ws_reader_limits limits{max_text, max_message};
+  ws_reader_limits limits{max_text, max_message, 8};
   std::uint8_t seed = data[1] >> 3;
   std::string_view stream(reinterpret_cast<const char*>(data) + 2, size - 2);
 

@@ -60,6 +60,9 @@ void register_flags(CLI::App& cli, net::server_config& c) {
   add(cli, "max-binary-bytes", c.max_binary_bytes,
       "longest message of any kind (longer: close 1009)")
       ->check(CLI::Range(std::size_t{64}, max_message_limit));
+  add(cli, "max-message-fragments", c.max_message_fragments,
+      "frames one message may arrive in (more: close 1009)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   add(cli, "max-outbox-bytes", c.max_outbox_bytes,
       "unsent bytes that close a slow reader at once (4008); at least 2x the largest message")
       ->check(CLI::Range(std::size_t{1}, 4 * max_message_limit));
@@ -83,6 +86,9 @@ void register_flags(CLI::App& cli, net::server_config& c) {
   add(cli, "max-rate-strikes", c.chat.max_rate_strikes,
       "messages refused in a row for the rate before the connection is closed (1008)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "max-http-header-count", c.max_http_header_count,
+      "header fields one HTTP request may have (more: 431)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
   add(cli, "max-connections", c.max_connections,
       "WebSockets open at once; more: HTTP 503 (under the 20,000 files a process may open)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));

@@ -73,9 +73,10 @@ int main(int argc, char** argv) {
   auto* token =
       cli.add_subcommand("token", "print a token for a client id, signed with the auth secret");
   token->add_option("--sub", token_subject, "the client id")->required();
-  token->add_option("--ttl", token_ttl, "seconds the token is valid")
+  constexpr std::int64_t ten_years = std::int64_t{10} * 365 * 24 * 3600;
+  token->add_option("--ttl", token_ttl, "seconds the token is valid (negative: already expired)")
       ->capture_default_str()
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10} * 365 * 24 * 3600));
+      ->check(CLI::Range(-ten_years, ten_years));
   token->fallthrough();  // --auth-secret may follow the subcommand
   try {
     cli.parse(argc, argv);

@@ -128,7 +128,7 @@ std::variant<token_claims, token_error> token_verifier::verify(std::string_view 
   const json::value* sub = claims->if_contains("sub");
   auto exp = seconds_claim(*claims, "exp");
   if (!sub || !sub->is_string() || !exp) return token_error::missing_claims;
-  if (now > *exp + skew_seconds_) return token_error::expired;
+  if (now > accepted_until(*exp)) return token_error::expired;
   if (claims->contains("nbf")) {
     auto nbf = seconds_claim(*claims, "nbf");
     if (!nbf) return token_error::missing_claims;

@@ -24,7 +24,8 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
     : worker_(owner),
       transport_(std::move(stream)),
       peer_(std::move(peer)),
-      reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes}),
+      reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes,
+               owner.config().max_message_fragments}),
       chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
       partial_(std::move(received)),
       token_expires_at_(token_expires_at) {}

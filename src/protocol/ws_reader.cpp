@@ -74,15 +74,20 @@ ws_reader::parse ws_reader::parse_header(const unsigned char* p, std::size_t siz
   if (is_control(h.op) && (!h.fin || length > 125)) {
     return fail(close_code::protocol_error), parse::failed;
   }
-  // The limit holds for the whole message, before any of it is read into memory. A control
-  // frame is no part of the message it interrupts.
-  std::uint64_t message_so_far = h.op == opcode::continuation ? fragments_.size() : 0;
-  if (length > limits_.max_message_bytes || message_so_far + length > limits_.max_message_bytes) {
-    return fail(close_code::too_big), parse::failed;
-  }
+  if (over_message_limits(h.op, length)) return fail(close_code::too_big), parse::failed;
   h.payload_size = length;
   std::memcpy(h.mask, p + 2 + length_bytes, 4);
   return parse::ok;
+}
+
+// Whether a frame of `length` bytes takes its message past the size or fragment limit. Judged
+// from the header, before any of the frame is read into memory. A control frame is no part of
+// the message it interrupts; a continuation with nothing to continue is left to handle_data.
+bool ws_reader::over_message_limits(opcode op, std::uint64_t length) const noexcept {
+  if (length > limits_.max_message_bytes) return true;
+  if (op != opcode::continuation || !fragmented_) return false;
+  return fragments_.size() + length > limits_.max_message_bytes ||
+         fragment_count_ >= limits_.max_fragments;
 }
 
 void ws_reader::handle_frame(const header& h, char* payload, ws_reader_handler& handler) {
@@ -130,7 +135,9 @@ void ws_reader::handle_data(const header& h, std::string_view payload, ws_reader
   if (!fragmented_) {
     fragmented_ = h.op;
     fragment_utf8_.reset();
+    fragment_count_ = 0;
   }
+  ++fragment_count_;
   if (*fragmented_ == opcode::text && !fragment_utf8_.feed(payload)) {
     return fail(close_code::invalid_payload);  // fail fast, inside the message
   }

@@ -151,6 +151,27 @@ TEST_F(fragmentation, fragmented_message_of_zero_length_fragments_only) {
   EXPECT_NE(reply->payload.find(R"("type":"error")"), std::string::npos) << reply->payload;
 }
 
+// protocol.md: a message may come in at most --max-message-fragments frames (1024 by default);
+// the frame past that fails the connection with 1009 ("message too big", section 7.4.1), so an
+// endless stream of empty continuations cannot hold it.
+TEST_F(fragmentation, message_in_1024_fragments_is_served_and_a_1025th_fails_with_1009) {
+  constexpr int default_max_fragments = 1024;
+  auto client = open_client();
+  std::string wire = encode_frame(op_text, ping_request("many"), more());
+  for (int frame = 2; frame < default_max_fragments; ++frame)
+    wire += encode_frame(op_continuation, "", more());
+  wire += encode_frame(op_continuation, "");
+  client.send(wire);
+  expect_pong(client, "many");
+
+  wire = encode_frame(op_text, "", more());
+  for (int frame = 2; frame <= default_max_fragments + 1; ++frame)
+    wire += encode_frame(op_continuation, "", more());
+  client.send(wire);
+  expect_failed_with(client, 1009);
+  EXPECT_EQ(client.data_frames_skipped(), 0);
+}
+
 TEST_F(fragmentation, close_between_fragments_is_answered) {
   // A close may come in the middle of a fragmented message (5.4: control frames may be
   // injected); the unfinished message is dropped and the close echoed.

@@ -1,7 +1,9 @@
 // Who may open a WebSocket: a signed token whose sub is the id (--auth-secret, else 401), a
 // browser origin on the allow-list (else 403), and room under --max-connections (else 503).
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "chat_test.hpp"
 
@@ -10,10 +12,10 @@ namespace {
 
 constexpr const char* secret = "integration-secret";
 
-// A token from the real `parley token` command.
-std::string mint(const std::string& sub, const std::string& with_secret = secret) {
-  std::string command = std::string(PARLEY_BINARY) + " token --sub " + sub + " --ttl 600" +
-                        " --auth-secret " + with_secret;
+// A token from the real `parley token` command, valid for `ttl` seconds (negative: expired).
+std::string mint(const std::string& sub, const std::string& with_secret = secret, int ttl = 600) {
+  std::string command = std::string(PARLEY_BINARY) + " token --sub " + sub +
+                        " --ttl=" + std::to_string(ttl) + " --auth-secret " + with_secret;
   std::string token;
   if (FILE* out = ::popen(command.c_str(), "r")) {
     std::array<char, 512> buffer{};
@@ -71,6 +73,41 @@ TEST_F(admission, a_foreign_origin_gets_403_and_loopback_or_no_origin_passes) {
   EXPECT_EQ(status_of(target, "Origin: http://evil.example\r\n"), 403);
   EXPECT_EQ(status_of(target, "Origin: http://localhost:5173\r\n"), 101);
   EXPECT_EQ(status_of(target), 101);
+}
+
+// Sleeps until just past a whole second of the system clock: `exp` has a resolution of one
+// second, and a token minted right after a boundary keeps the timings below a second clear of it.
+void wait_for_the_next_second() {
+  auto into = std::chrono::system_clock::now().time_since_epoch() % std::chrono::seconds(1);
+  std::this_thread::sleep_for(std::chrono::seconds(1) - into + ms{20});
+}
+
+// A token 29 s past its exp is accepted at the upgrade thanks to the 30 s skew; the open
+// connection is held to the same rule, so it is closed with 4001 once exp + skew has passed
+// (about 2 s later here), not at its first tick. Its chat partner then gets `left`.
+TEST_F(admission, a_token_accepted_within_the_skew_is_closed_4001_when_the_skew_has_passed) {
+  const std::string id = unique_id("late"), partner_id = unique_id("tok");
+  auto partner = client();
+  partner->connect(partner_id + "?token=" + mint(partner_id), partner_id);
+  wait_for_the_next_second();
+  auto t0 = steady::now();
+  auto late = client();
+  late->connect(id + "?token=" + mint(id, secret, -29), id);   // throws unless 101 and welcome
+  send_msg(*late, partner_id, "still within the skew", "c1");  // makes them partners
+  EXPECT_EQ(type_of(partner->read_json()), "msg");
+
+  auto code = late->wait_closed(ms{4000});
+  double closed_after = ms_since(t0);
+  std::printf("[measure] token 29 s past exp: closed %.0f ms after the upgrade\n", closed_after);
+  ASSERT_TRUE(code) << "not closed 4 s after the upgrade";
+  EXPECT_EQ(*code, 4001);
+  // exp + 30 s is the second after the one minted in: the close comes at the start of the
+  // second after that (checked every 250 ms at most).
+  EXPECT_GT(closed_after, 1500.0) << "closed before exp + skew had passed";
+  EXPECT_LT(closed_after, 3000.0);
+  auto left = partner->read_json();
+  EXPECT_EQ(type_of(left), "left") << to_string(left);
+  EXPECT_EQ(str(left, "id"), id);
 }
 
 class connection_cap : public chat_test {

@@ -239,6 +239,56 @@ TEST_F(http, path_traversal_never_escapes_the_static_dir) {
   ASSERT_TRUE(server().running());
 }
 
+// Requests refused while they are read get their status, and the server goes on serving: these
+// answers used to abort the whole process (a double free in http_session::send_error).
+TEST_F(http, requests_refused_while_read_are_answered_and_the_server_lives_on) {
+  struct refused {
+    const char* name;
+    std::string request;
+    int status;
+  };
+  const std::vector<refused> cases = {
+      {"headers over 8 KiB", get("/", "X-Big: " + std::string(9000, 'a') + "\r\n"), 431},
+      {"body over the limit", "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 70000\r\n\r\n",
+       413},
+      {"not HTTP", "GARBAGE\x01 / HTTP/1.1\r\n\r\n", 400},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(fetch(c.request).status, c.status);
+    EXPECT_EQ(fetch(get("/")).status, 200);
+  }
+  EXPECT_TRUE(server().running());
+}
+
+// --max-http-header-count (100): a request with more fields is answered 431 and the connection
+// closed, a page and an upgrade alike; the 8 KiB byte limit alone would let ~2000 tiny fields in.
+TEST_F(http, more_than_100_header_fields_is_431_for_a_page_and_an_upgrade) {
+  auto fields = [](int n) {
+    std::string lines;
+    for (int i = 0; i < n; ++i)
+      lines += "X-Field-" + std::to_string(i) + ": v\r\n";
+    return lines;
+  };
+  auto expect_431 = [](raw_client& r, const http_response& response) {
+    EXPECT_EQ(response.status, 431);
+    EXPECT_EQ(response.body, "too many request header fields\n");
+    EXPECT_TRUE(r.wait_eof(ms{2000})) << "the connection stays open";
+  };
+  {
+    raw_client r(port());  // get() sends Host: 1 + 99 fields
+    EXPECT_EQ(r.request(get("/", fields(99))).status, 200);
+    expect_431(r, r.request(get("/", fields(100))));
+  }
+  // raw_client::upgrade sends 5 fields: Host, Upgrade, Connection, Sec-WebSocket-Key/-Version.
+  {
+    raw_client r(port());
+    EXPECT_EQ(r.upgrade("/ws/" + unique_id("hdr"), fields(95)).status, 101);
+  }
+  raw_client r(port());
+  expect_431(r, r.upgrade("/ws/" + unique_id("hdr"), fields(96)));
+}
+
 TEST_F(http, healthz_reports_status_connections_and_uptime) {
   auto a = connect(unique_id("h")), b = connect(unique_id("h"));
   auto r = fetch(get("/healthz"));

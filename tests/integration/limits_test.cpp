@@ -1,5 +1,6 @@
 // Size and encoding limits: text over --max-text-bytes -> too_large (stays open), any message
-// over --max-binary-bytes -> close 1009, invalid UTF-8 in a text message -> close 1007.
+// over --max-binary-bytes or in more than --max-message-fragments frames -> close 1009, invalid
+// UTF-8 in a text message -> close 1007.
 #include "chat_test.hpp"
 
 namespace parley::it {
@@ -168,6 +169,35 @@ TEST_F(limits, utf8_split_across_fragments_is_fine) {
   ASSERT_TRUE(f);
   EXPECT_EQ(f->opcode, 1);
   EXPECT_NE(f->payload.find("\xe2\x82\xac"), std::string::npos) << f->payload;
+}
+
+// --max-message-fragments: a message may come in that many frames; the frame past it closes the
+// connection with 1009, so a stream of empty continuations that never ends a message is cut off.
+class fragment_limit : public chat_test {
+ protected:
+  void SetUp() override { PARLEY_SKIP_ON_PEER(); }  // Parley's own flag
+  static void SetUpTestSuite() { start_server({"--max-message-fragments", "4"}); }
+  static void TearDownTestSuite() { stop_server(); }
+};
+
+TEST_F(fragment_limit, a_message_past_the_fragment_limit_closes_1009) {
+  auto r = raw_ws(unique_id("frag"));
+  const std::string ping = R"({"type":"ping","cid":"four"})";
+  r->send(client_frame(1, ping.substr(0, 5), false) + client_frame(0, ping.substr(5, 5), false) +
+          client_frame(0, "", false) + client_frame(0, ping.substr(10), true));
+  auto pong = r->read_frame();
+  ASSERT_TRUE(pong) << "a message in 4 frames was not answered";
+  EXPECT_NE(pong->payload.find(R"("cid":"four")"), std::string::npos) << pong->payload;
+
+  std::string endless = client_frame(1, "", false);
+  for (int i = 0; i < 100; ++i)
+    endless += client_frame(0, "", false);
+  r->try_send(endless);
+  auto code = r->read_until_close();
+  ASSERT_TRUE(code) << "no close frame";
+  EXPECT_EQ(*code, 1009);
+  auto after = connect(unique_id("after"));
+  expect_usable(*after);
 }
 
 }  // namespace

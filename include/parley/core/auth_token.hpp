@@ -32,6 +32,11 @@ class token_verifier {
 
   std::variant<token_claims, token_error> verify(std::string_view token,
                                                  std::int64_t now_seconds) const;
+  // The last Unix second at which a token expiring at `expires_at` is accepted: its exp plus
+  // the skew. The one expiry rule, for the upgrade (verify) and for an open connection alike.
+  std::int64_t accepted_until(std::int64_t expires_at) const noexcept {
+    return expires_at + skew_seconds_;
+  }
   // A token for `subject` valid until `expires_at` (for `parley token` and tests).
   std::string mint(std::string_view subject, std::int64_t expires_at) const;
 

@@ -45,7 +45,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // Who may upgrade: the id, origin and token checks, in that order.
   struct admission {
     std::string id;
-    std::optional<std::int64_t> token_expires_at;
+    std::optional<std::int64_t> token_expires_at;  // token_verifier::accepted_until
     std::optional<std::string> subprotocol;
   };
   std::variant<handshake_refusal, admission> admit(const http_request& request,

@@ -19,13 +19,19 @@ struct server_config {
   double ping_interval_seconds = 10;       // protocol.md default; notices dead peers in seconds
   double ping_timeout_seconds = 10;        // protocol.md default
   std::size_t max_text_bytes = 64 * 1024;  // protocol.md: longer text -> too_large
-  std::size_t max_binary_bytes = 8 * 1024 * 1024;   // protocol.md: longer message -> close 1009
+  std::size_t max_binary_bytes = 8 * 1024 * 1024;  // protocol.md: longer message -> close 1009
+  // Frames in one message; more -> close 1009. Browsers never fragment, and 8 MiB sent in
+  // 16 KiB frames is 512; the bound stops a message of endless empty frames.
+  std::size_t max_message_fragments = 1024;
   std::size_t max_outbox_bytes = 16 * 1024 * 1024;  // hard cap on unsent data per connection
   std::size_t outbox_soft_bytes = 1024 * 1024;      // above this for too long: too slow
   double outbox_soft_seconds = 10;                  // how long "too long" is
   double handshake_timeout_seconds = 10;         // protocol.md: unfinished HTTP request or upgrade
   double close_timeout_seconds = 2;              // wait for the peer's side of a close handshake
   std::size_t max_http_header_bytes = 8 * 1024;  // a request's headers; more: 431
+  // Fields in a request's header; more: 431. Browsers send about 20; the byte limit alone
+  // would let some 2000 tiny fields through.
+  std::size_t max_http_header_count = 100;
   std::size_t max_connections = 19000;  // WebSockets at once; more: 503 (the fd limit is 20k)
   std::size_t max_http_body_bytes = 64 * 1024;  // no route takes a body; bounds what is read
   // Empty: no authentication (the local demo). Otherwise every upgrade needs a JWT HS256

@@ -29,7 +29,9 @@ class ws_session final : public core::sink,
   using clock = std::chrono::steady_clock;
 
   // `received` holds bytes that arrived after the upgrade request, already read.
-  // `token_expires_at`: Unix seconds at which the connection's token expires, if it has one.
+  // `token_expires_at`: the last Unix second at which the connection's token is accepted (its
+  // exp plus the verifier's skew: token_verifier::accepted_until), if it has one; past it the
+  // connection is closed with 4001.
   ws_session(worker& owner, transport stream, std::string id, std::string received,
              std::string peer, std::optional<std::int64_t> token_expires_at = std::nullopt);
   ~ws_session() override;

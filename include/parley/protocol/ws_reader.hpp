@@ -29,6 +29,7 @@ class ws_reader_handler {
 struct ws_reader_limits {
   std::size_t max_text_bytes;     // longer text: on_text_too_large
   std::size_t max_message_bytes;  // longer message of any kind: fails with 1009 unread
+  std::size_t max_fragments;      // frames in one message; the frame past it fails with 1009
 };
 
 // The server side of RFC 6455 framing, with no I/O: parses client frames from a byte buffer,
@@ -61,6 +62,7 @@ class ws_reader {
   enum class parse { ok, need_more, failed };
 
   parse parse_header(const unsigned char* p, std::size_t size, header& h);
+  bool over_message_limits(opcode op, std::uint64_t length) const noexcept;
   void handle_frame(const header& h, char* payload, ws_reader_handler& handler);
   void handle_control(const header& h, std::string_view payload, ws_reader_handler& handler);
   void handle_data(const header& h, std::string_view payload, ws_reader_handler& handler);
@@ -70,9 +72,10 @@ class ws_reader {
   ws_reader_limits limits_;
   std::optional<close_code> failure_;
   bool closed_ = false;
-  // A fragmented message in progress: its opcode and the fragments so far.
+  // A fragmented message in progress: its opcode, the fragments so far and how many.
   std::optional<opcode> fragmented_;
   std::string fragments_;
+  std::size_t fragment_count_ = 0;
   utf8_validator fragment_utf8_;
   std::size_t next_frame_size_ = 0;
 };

@@ -60,6 +60,17 @@ TEST(auth_token, expiry_allows_thirty_seconds_of_skew) {
   EXPECT_EQ(error_of(tokens.verify(token, now + 31)), token_error::expired);
 }
 
+// An open connection is closed after accepted_until (ws_session), so it must be the very rule
+// verify applies at the upgrade.
+TEST(auth_token, accepted_until_is_the_last_second_verify_accepts) {
+  token_verifier tokens("s3cret");
+  std::string token = tokens.mint("1001", now);
+  EXPECT_EQ(tokens.accepted_until(now), now + 30);
+  EXPECT_TRUE(
+      std::holds_alternative<token_claims>(tokens.verify(token, tokens.accepted_until(now))));
+  EXPECT_EQ(error_of(tokens.verify(token, tokens.accepted_until(now) + 1)), token_error::expired);
+}
+
 TEST(auth_token, alg_none_and_garbage_are_refused) {
   token_verifier tokens("s3cret");
   // {"alg":"none"}.{"sub":"1001","exp":1900000000}.

@@ -73,7 +73,7 @@ class recorder : public ws_reader_handler {
   std::vector<event> events;
 };
 
-constexpr ws_reader_limits default_limits{65536, 1 << 20};
+constexpr ws_reader_limits default_limits{65536, 1 << 20, 1024};
 
 struct outcome {
   std::vector<event> events;
@@ -206,7 +206,7 @@ TEST(WsReader, LengthsAtTheEdgesOfEachForm) {
     EXPECT_EQ(o.used, wire.size()) << n;
 
     std::string text_payload(n, 'x');
-    o = feed_byte_by_byte(client_frame(text_fin, text_payload), {1 << 20, 1 << 20});
+    o = feed_byte_by_byte(client_frame(text_fin, text_payload), {1 << 20, 1 << 20, 1024});
     EXPECT_EQ(o.events, std::vector<event>{text(text_payload)}) << n;
   }
 }
@@ -255,7 +255,7 @@ TEST(WsReader, NothingToReadUsesNothing) {
 
 TEST(WsReader, SixtyFourBitLengthWithTopBitSetIsAProtocolError) {
   std::string wire = bytes({0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0x05, 1, 2, 3, 4}) + "hello";
-  outcome o = feed_whole(wire, {65536, ~std::size_t{0}});
+  outcome o = feed_whole(wire, {65536, ~std::size_t{0}, 1024});
   EXPECT_EQ(o.failure, close_code::protocol_error);
   EXPECT_TRUE(o.events.empty());
   EXPECT_EQ(o.used, 0u);
@@ -612,7 +612,7 @@ TEST(WsReader, Utf8StateDoesNotCarryIntoTheNextMessage) {
 // --- limits ----------------------------------------------------------------------------------
 
 TEST(WsReader, TextOverMaxTextBytesIsReportedBySize) {
-  constexpr ws_reader_limits limits{10, 100};
+  constexpr ws_reader_limits limits{10, 100, 16};
   outcome o =
       feed_whole(client_frame(text_fin, std::string(10, 'a')) +
                      client_frame(text_fin, std::string(11, 'b')) + client_frame(text_fin, "after"),
@@ -623,7 +623,7 @@ TEST(WsReader, TextOverMaxTextBytesIsReportedBySize) {
 }
 
 TEST(WsReader, FragmentedTextOverMaxTextBytesIsReportedWhenWhole) {
-  constexpr ws_reader_limits limits{10, 100};
+  constexpr ws_reader_limits limits{10, 100, 16};
   outcome o =
       feed_whole(client_frame(text_more, std::string(6, 'a')) +
                      client_frame(cont_more, std::string(6, 'b')) + client_frame(ping_fin, "") +
@@ -634,13 +634,13 @@ TEST(WsReader, FragmentedTextOverMaxTextBytesIsReportedWhenWhole) {
 }
 
 TEST(WsReader, BinaryIsNotBoundByMaxTextBytes) {
-  constexpr ws_reader_limits limits{10, 100};
+  constexpr ws_reader_limits limits{10, 100, 16};
   outcome o = feed_whole(client_frame(binary_fin, std::string(100, 'z')), limits);
   EXPECT_EQ(o.events, std::vector<event>{binary(std::string(100, 'z'))});
 }
 
 TEST(WsReader, MessageOverMaxMessageBytesIsRefusedBeforeItIsRead) {
-  constexpr ws_reader_limits limits{10, 100};
+  constexpr ws_reader_limits limits{10, 100, 16};
   for (std::uint8_t first : {text_fin, binary_fin, text_more, binary_more}) {
     outcome o = feed_whole(client_frame(first, std::string(100, 'z')), limits);
     EXPECT_EQ(o.failure, std::nullopt);
@@ -661,7 +661,7 @@ TEST(WsReader, HugeLengthIsRefusedFromTheHeaderAlone) {
 }
 
 TEST(WsReader, FragmentsCountTowardsMaxMessageBytes) {
-  constexpr ws_reader_limits limits{1000, 100};
+  constexpr ws_reader_limits limits{1000, 100, 16};
   outcome o = feed_whole(client_frame(binary_more, std::string(60, 'a')) +
                              client_frame(cont_fin, std::string(40, 'b')),
                          limits);
@@ -676,7 +676,7 @@ TEST(WsReader, FragmentsCountTowardsMaxMessageBytes) {
 // Control frames are not part of the message they interrupt: a ping in the middle of a message
 // close to the limit is answered, not counted.
 TEST(WsReader, ControlFramesDoNotCountTowardsTheMessageLimit) {
-  constexpr ws_reader_limits limits{1000, 100};
+  constexpr ws_reader_limits limits{1000, 100, 16};
   outcome o = feed_whole(client_frame(binary_more, std::string(98, 'a')) +
                              client_frame(ping_fin, "12345") + client_frame(pong_fin, "xyz") +
                              client_frame(close_fin, close_payload(1000, "bye")),
@@ -686,13 +686,13 @@ TEST(WsReader, ControlFramesDoNotCountTowardsTheMessageLimit) {
 
   o = feed_whole(client_frame(text_more, std::string(100, 'a')) + client_frame(ping_fin, "p") +
                      client_frame(cont_fin, ""),
-                 {1000, 100});
+                 limits);
   EXPECT_EQ(o.events, (std::vector<event>{ping("p"), text(std::string(100, 'a'))}));
   EXPECT_EQ(o.failure, std::nullopt);
 }
 
 TEST(WsReader, LimitAppliesAgainAfterAMessageCompletes) {
-  constexpr ws_reader_limits limits{1000, 100};
+  constexpr ws_reader_limits limits{1000, 100, 16};
   outcome o = feed_whole(client_frame(binary_more, std::string(90, 'a')) +
                              client_frame(cont_fin, std::string(10, 'b')) +
                              client_frame(binary_more, std::string(90, 'c')) +
@@ -700,6 +700,54 @@ TEST(WsReader, LimitAppliesAgainAfterAMessageCompletes) {
                          limits);
   EXPECT_EQ(o.events.size(), 2u);
   EXPECT_EQ(o.failure, std::nullopt);
+}
+
+// A message may come in at most max_fragments frames; the header of the one past it fails the
+// connection with 1009 before its payload is read, so endless empty fragments cannot go on.
+TEST(WsReader, FrameOverMaxFragmentsIsRefusedFromItsHeader) {
+  constexpr ws_reader_limits limits{1000, 100, 3};
+  std::string three =
+      client_frame(text_more, "a") + client_frame(cont_more, "") + client_frame(cont_fin, "b");
+  outcome o = feed_whole(three, limits);
+  EXPECT_EQ(o.events, std::vector<event>{text("ab")});
+  EXPECT_EQ(o.failure, std::nullopt);
+
+  std::string started =
+      client_frame(binary_more, "x") + client_frame(cont_more, "") + client_frame(cont_more, "");
+  std::string fourth = client_frame(cont_fin, "y");
+  o = feed_whole(started + fourth.substr(0, 6), limits);  // the fourth frame's header only
+  EXPECT_EQ(o.failure, close_code::too_big);
+  EXPECT_TRUE(o.events.empty());
+  EXPECT_EQ(o.used, started.size());
+  EXPECT_EQ(feed_byte_by_byte(started + fourth, limits).failure, close_code::too_big);
+}
+
+TEST(WsReader, ControlFramesDoNotCountAsFragments) {
+  constexpr ws_reader_limits limits{1000, 100, 2};
+  outcome o = feed_whole(client_frame(text_more, "a") + client_frame(ping_fin, "1") +
+                             client_frame(pong_fin, "") + client_frame(ping_fin, "2") +
+                             client_frame(cont_fin, "b"),
+                         limits);
+  EXPECT_EQ(o.events, (std::vector<event>{ping("1"), pong(), ping("2"), text("ab")}));
+  EXPECT_EQ(o.failure, std::nullopt);
+}
+
+TEST(WsReader, FragmentCountStartsOverWithEachMessage) {
+  constexpr ws_reader_limits limits{1000, 100, 2};
+  std::string wire;
+  for (char c : std::string("xyz"))
+    wire += client_frame(binary_more, std::string(1, c)) + client_frame(cont_fin, "!");
+  wire += client_frame(text_fin, "one frame");
+  outcome o = feed_whole(wire, limits);
+  EXPECT_EQ(o.events,
+            (std::vector<event>{binary("x!"), binary("y!"), binary("z!"), text("one frame")}));
+  EXPECT_EQ(o.failure, std::nullopt);
+  // After a message of max_fragments frames, a continuation has nothing to continue: 1002.
+  o = feed_whole(
+      client_frame(text_more, "a") + client_frame(cont_fin, "b") + client_frame(cont_fin, "c"),
+      limits);
+  EXPECT_EQ(o.events, std::vector<event>{text("ab")});
+  EXPECT_EQ(o.failure, close_code::protocol_error);
 }
 
 // --- unmask ----------------------------------------------------------------------------------
