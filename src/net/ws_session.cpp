@@ -211,8 +211,10 @@ void ws_session::flush() {
   outbox_head_ = head_written_ = 0;
   over_soft_since_.reset();
   if (!closing_) return;
-  if (peer_closed_) return finish(close_code_, "closed by the client");
-  transport_.shutdown_send();  // then wait for the peer's end
+  transport_.shutdown_send();
+  // The handshake is complete once the peer closed too. Over TLS the peer still answers our
+  // close_notify: its end arrives as EOF (or the close deadline passes), so it gets no reset.
+  if (peer_closed_ && !transport_.secure()) return finish(close_code_, "closed by the client");
 }
 
 void ws_session::outbox_written(std::size_t bytes) {

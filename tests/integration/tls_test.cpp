@@ -167,7 +167,8 @@ TEST_F(tls, two_wss_clients_chat_and_large_messages_cross_many_records) {
   EXPECT_EQ(read_json(*ws_a).at("type"), "ack");
 
   // A clean close handshake; the partner hears `left`.
-  ASSERT_FALSE(await(ioc_, [&](auto h) { ws_a->async_close(websocket::close_code::normal, h); }));
+  auto closed = await(ioc_, [&](auto h) { ws_a->async_close(websocket::close_code::normal, h); });
+  ASSERT_FALSE(closed) << closed.message();
   json::object left = read_json(*ws_b);
   EXPECT_EQ(left.at("type"), "left");
   EXPECT_EQ(left.at("id").as_string(), a);

@@ -32,6 +32,7 @@ class transport {
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   boost::asio::ip::tcp::socket& socket() noexcept { return socket_; }
+  bool secure() const noexcept { return tls_ != nullptr; }
 
   // Reads what is available now into `buffer`; would_block when nothing is.
   std::size_t read_some(boost::asio::mutable_buffer buffer, boost::system::error_code& ec);
