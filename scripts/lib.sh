@@ -31,10 +31,13 @@ need_node() {
 build_packages=(g++ make cmake pkgconf ca-certificates libboost1.81-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libgtest-dev)
 
-# configure_and_build DIR [CMAKE ARGS...]: configures (once) and builds into DIR.
+# configure_and_build DIR [CMAKE ARGS...] [-- TARGET...]: configures DIR and builds the targets
+# (all when none is named).
 configure_and_build() {
-  local dir="$1"
+  local dir="$1" configure=() targets=()
   shift
-  cmake -S "$repo_root" -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j "$(nproc)"
+  while (($#)) && [ "$1" != "--" ]; do configure+=("$1"); shift; done
+  (($#)) && shift && targets=(--target "$@")
+  cmake -S "$repo_root" -B "$dir" "${configure[@]}" >/dev/null
+  cmake --build "$dir" -j "$(nproc)" "${targets[@]}"
 }

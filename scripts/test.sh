@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds, then runs the unit, integration and browser
-# tests (ctest), the shared protocol check (check.py) against a real Parley, and the unit and
-# integration tests again under ThreadSanitizer (conformance tests too). Exits non-zero when
-# anything fails.
+# Runs every test: installs what is missing, builds, then runs the unit, integration, conformance
+# and browser tests (ctest), the shared protocol check (check.py) against a real Parley, the
+# integration and conformance suites again against the server built with ThreadSanitizer and
+# with AddressSanitizer+UBSan (the unit tests too), and a bounded libFuzzer run of every fuzz
+# target. Exits non-zero when anything fails or any sanitizer reports.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps
+apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps clang-14 \
+  libclang-rt-14-dev
 
 need_node
 
@@ -22,22 +24,41 @@ echo "== shared protocol check (check.py) against Parley"
 echo "== ctest: unit, integration, browser"
 ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 --timeout 600
 
-echo "== ThreadSanitizer build: unit, integration and conformance tests"
-configure_and_build "$repo_root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=thread \
-  -DPARLEY_BUILD_BENCH=OFF
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  ctest --test-dir "$repo_root/build-tsan" --output-on-failure -j 2 --timeout 900 -E 'e2e'
+# The sanitizer runs build the server (and the unit tests) with the sanitizer and run the
+# integration and conformance suites built above against that server: what is checked is the
+# server's code under real traffic; the test binaries need no second build. Every report goes to
+# a file, so one in a server that still passed its test fails the run too.
+reports="$repo_root/build-test/sanitizer-reports"
+rm -rf "$reports"
+mkdir -p "$reports"
+fail_on_reports() {
+  if compgen -G "$reports/*" >/dev/null; then
+    cat "$reports"/* >&2
+    echo "sanitizer reports above (in $reports)" >&2
+    exit 1
+  fi
+}
+suites_against() {
+  PARLEY_BINARY="$1" ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 \
+    --timeout 900 -L 'integration|conformance'
+}
 
-# The longer checks of the hardening work, off by default to keep CI within its time:
-# PARLEY_TEST_EXTRAS=1 ./scripts/test.sh adds an AddressSanitizer+UBSan run of the unit,
-# integration and conformance tests and a libFuzzer smoke run (fuzz/run.sh, 30 s per target).
-if [ "${PARLEY_TEST_EXTRAS:-0}" = 1 ]; then
-  echo "== AddressSanitizer+UBSan build: unit, integration and conformance tests"
-  configure_and_build "$repo_root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=address \
-    -DPARLEY_BUILD_BENCH=OFF
-  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    ctest --test-dir "$repo_root/build-asan" --output-on-failure -j 2 --timeout 900 -E 'e2e'
-  echo "== fuzz smoke (libFuzzer + ASan/UBSan)"
-  apt_need clang-14 libclang-rt-14-dev
-  "$repo_root/fuzz/run.sh" "${PARLEY_FUZZ_SECONDS:-30}"
-fi
+echo "== ThreadSanitizer: the server under the integration and conformance suites"
+configure_and_build "$repo_root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=thread \
+  -DPARLEY_BUILD_BENCH=OFF -DPARLEY_BUILD_TESTS=OFF
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan" \
+  suites_against "$repo_root/build-tsan/parley"
+fail_on_reports
+
+echo "== AddressSanitizer+UBSan: the unit tests, and the server under the suites"
+configure_and_build "$repo_root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=address \
+  -DPARLEY_BUILD_BENCH=OFF -- parley parley_unit_tests
+export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1 log_path=$reports/asan"
+export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 log_path=$reports/ubsan"
+ctest --test-dir "$repo_root/build-asan" --output-on-failure -j 2 --timeout 900 -L unit
+suites_against "$repo_root/build-asan/parley"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+fail_on_reports
+
+echo "== fuzz smoke: every libFuzzer target from its corpus (clang, ASan+UBSan)"
+"$repo_root/fuzz/run.sh" "${PARLEY_FUZZ_SECONDS:-30}"

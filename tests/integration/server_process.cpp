@@ -119,7 +119,7 @@ server_process::server_process(std::vector<std::string> flags) {
     wait_port_open(60s);  // the first run may install the peer's packages
     return;
   }
-  const char* binary = env("PARLEY_IT_BINARY");
+  const char* binary = env("PARLEY_BINARY");
 #ifdef PARLEY_BINARY
   if (!binary) binary = PARLEY_BINARY;
 #endif
