@@ -148,15 +148,24 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
     return handshake_refusal{http::status::bad_request,
                              std::string(protocol::bad_client_id_reason)};
   }
+  // Who asks comes before how: a page that fetches its socket's path with a plain GET, to learn
+  // why its socket was refused, gets the origin or token answer rather than 426.
+  if (!context_.origins.allows(request[http::field::origin], request[http::field::host])) {
+    return handshake_refusal{http::status::forbidden, "this page's origin may not connect\n"};
+  }
+  auto token_deadline = authenticate(request, *id);
+  if (auto* refusal = std::get_if<handshake_refusal>(&token_deadline)) return *refusal;
   if (auto refusal = check_upgrade(request)) return *refusal;
   if (worker_.hub().connection_count() >= worker_.config().max_connections) {
     return handshake_refusal{http::status::service_unavailable, "too many connections\n"};
   }
-  if (!context_.origins.allows(request[http::field::origin], request[http::field::host])) {
-    return handshake_refusal{http::status::forbidden, "this page's origin may not connect\n"};
-  }
-  admission admitted{std::move(*id), std::nullopt, chosen_subprotocol(request)};
-  if (!context_.tokens) return admitted;
+  return admission{std::move(*id), std::get<std::optional<std::int64_t>>(token_deadline),
+                   chosen_subprotocol(request)};
+}
+
+std::variant<handshake_refusal, std::optional<std::int64_t>> http_session::authenticate(
+    const http_request& request, std::string_view id) const {
+  if (!context_.tokens) return std::nullopt;
   auto token = request_token(request);
   if (!token) return handshake_refusal{http::status::unauthorized, "a token is required\n"};
   auto verified = context_.tokens->verify(*token, core::unix_millis() / 1000);
@@ -164,11 +173,10 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
     return handshake_refusal{http::status::unauthorized, std::string(to_string(*error)) + "\n"};
   }
   auto& claims = std::get<core::token_claims>(verified);
-  if (claims.subject != admitted.id) {
+  if (claims.subject != id) {
     return handshake_refusal{http::status::unauthorized, "the token is for another id\n"};
   }
-  admitted.token_expires_at = context_.tokens->accepted_until(claims.expires_at);
-  return admitted;
+  return context_.tokens->accepted_until(claims.expires_at);
 }
 
 asio::awaitable<void> http_session::refuse(const handshake_refusal& refusal) {

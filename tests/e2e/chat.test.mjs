@@ -1,9 +1,13 @@
 // The chat page in a real Chromium against a real parley server (issue 3's scenarios).
 // Each test starts its own server on 127.0.0.1 port 0; every wait is bounded.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  attach, connect, drawPng, launchBrowser, log, newPage, openChat, restartServerOn, screenshot, send, startServer,
+  attach, BINARY, connect, drawPng, launchBrowser, log, newPage, openChat, restartServerOn, screenshot, send, startServer,
   waitForState,
 } from './harness.mjs';
 
@@ -298,5 +302,53 @@ describe('chat page', () => {
     await page.getByLabel('To', { exact: true }).waitFor();
     await noHorizontalScroll('chat page, back to the list');
     assertNoProblems(phone, desk);
+  });
+});
+
+describe('over TLS, with tokens', () => {
+  /** A self-signed certificate for 127.0.0.1 made by the openssl command; removed after `t`. */
+  function certificate(t) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-tls-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+      '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    return { cert, key };
+  }
+
+  test('the page served over HTTPS chats over wss:// with its ?token=, and a foreign token is refused', async (t) => {
+    const secret = 'e2e-secret';
+    const { cert, key } = certificate(t);
+    const server = await startServer({ args: ['--tls-cert', cert, '--tls-key', key, '--auth-secret', secret] });
+    const pages = [];
+    t.after(async () => {
+      for (const p of pages) await p.close().catch(() => {});
+      await server.stop();
+    });
+    assert.match(server.url, /^https:/);
+    const token = (id) => execFileSync(BINARY, ['token', '--sub', id, '--auth-secret', secret]).toString().trim();
+    const open = async (id, tokenFor) => {
+      const p = await newPage(browser, { ignoreHTTPSErrors: true });
+      pages.push(p);
+      await p.page.goto(`${server.url}/static/chat.html?id=${id}&token=${encodeURIComponent(token(tokenFor))}`);
+      return p;
+    };
+
+    const ada = await open('ada', 'ada');
+    const grace = await open('grace', 'grace');
+    await waitForState(ada.page, 'online');
+    await waitForState(grace.page, 'online');
+    await openChat(ada.page, 'grace');
+    const sent = await send(ada.page, 'Over TLS, signed in');
+    await sent.getByText('Delivered').waitFor();
+    await log(grace.page).getByText('Over TLS, signed in').waitFor();
+
+    // A token for someone else: the server answers 401 and the page says why instead of redialing.
+    const eve = await open('eve', 'ada');
+    await waitForState(eve.page, 'offline');
+    await eve.page.getByText('the token is for another id').waitFor();
+    assertNoProblems(ada, grace, eve);
   });
 });

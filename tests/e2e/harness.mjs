@@ -21,7 +21,7 @@ const DOCS_SCREENSHOT_DIR = process.env.PARLEY_UPDATE_DOCS_SCREENSHOTS === '1'
 const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
+const LISTENING = /listening on (https?):\/\/127\.0\.0\.1:(\d+)/;
 const START_TIMEOUT_MS = 10000;
 const STOP_TIMEOUT_MS = 5000;
 
@@ -48,10 +48,10 @@ export function startServer({ port = 0, args = [] } = {}) {
       const match = LISTENING.exec(log);
       if (!match) return;
       clearTimeout(timer);
-      const actual = Number(match[1]);
+      const actual = Number(match[2]);
       resolve({
         port: actual,
-        url: `http://127.0.0.1:${actual}`,
+        url: `${match[1]}://127.0.0.1:${actual}`,
         log: () => log,
         stop: () => stopProcess(child, exited),
       });
@@ -95,8 +95,9 @@ export function launchBrowser() {
  * A new browser context with one page, failing the test on any page error or dialog
  * (an `alert` would mean user text ran as HTML). Returns {page, problems, close()}.
  */
-export async function newPage(browser, { viewport = { width: 1280, height: 800 }, scale = 1 } = {}) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: scale });
+export async function newPage(browser, { viewport = { width: 1280, height: 800 }, scale = 1,
+  ignoreHTTPSErrors = false } = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: scale, ignoreHTTPSErrors });
   context.setDefaultTimeout(SHOW_TIMEOUT_MS);
   const page = await context.newPage();
   const problems = [];

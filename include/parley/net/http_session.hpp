@@ -42,7 +42,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   boost::asio::awaitable<void> serve();
-  // Who may upgrade: the id, origin and token checks, in that order.
+  // Who may upgrade: the id, origin, token, upgrade-header and capacity checks, in that order.
   struct admission {
     std::string id;
     std::optional<std::int64_t> token_expires_at;  // token_verifier::accepted_until
@@ -50,6 +50,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   };
   std::variant<handshake_refusal, admission> admit(const http_request& request,
                                                    std::string_view path) const;
+  // With --auth-secret: the last second the request's token is accepted, or why it is refused.
+  std::variant<handshake_refusal, std::optional<std::int64_t>> authenticate(
+      const http_request& request, std::string_view id) const;
   boost::asio::awaitable<void> upgrade(http_request request, std::string_view path);
   boost::asio::awaitable<void> refuse(const handshake_refusal& refusal);
   boost::beast::http::message_generator respond(const http_request& request);
