@@ -31,6 +31,11 @@ need_node() {
 build_packages=(g++ make cmake pkgconf ca-certificates libboost1.81-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libgtest-dev)
 
+# section TITLE: a heading in the log, with the time spent so far (CI's budget is 25 minutes).
+section() {
+  printf '== %s [%dm%02ds]\n' "$1" $((SECONDS / 60)) $((SECONDS % 60))
+}
+
 # configure_and_build DIR [CMAKE ARGS...] [-- TARGET...]: configures DIR and builds the targets
 # (all when none is named).
 configure_and_build() {

@@ -12,16 +12,16 @@ apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps 
 
 need_node
 
-echo "== build (release, with tests)"
+section "build (release, with tests)"
 configure_and_build "$repo_root/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-echo "== browser test dependencies (npm ci)"
+section "browser test dependencies (npm ci)"
 (cd "$repo_root/tests/e2e" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
 
-echo "== shared protocol check (check.py) against Parley"
+section "shared protocol check (check.py) against Parley"
 "$repo_root/scripts/check-protocol.sh" "$repo_root/build-test/parley"
 
-echo "== ctest: unit, integration, browser"
+section "ctest: unit, integration, browser"
 ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 --timeout 600
 
 # The sanitizer runs build the server (and the unit tests) with the sanitizer and run the
@@ -43,14 +43,14 @@ suites_against() {
     --timeout 900 -L 'integration|conformance'
 }
 
-echo "== ThreadSanitizer: the server under the integration and conformance suites"
+section "ThreadSanitizer: the server under the integration and conformance suites"
 configure_and_build "$repo_root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=thread \
   -DPARLEY_BUILD_BENCH=OFF -DPARLEY_BUILD_TESTS=OFF
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan" \
   suites_against "$repo_root/build-tsan/parley"
 fail_on_reports
 
-echo "== AddressSanitizer+UBSan: the unit tests, and the server under the suites"
+section "AddressSanitizer+UBSan: the unit tests, and the server under the suites"
 configure_and_build "$repo_root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=address \
   -DPARLEY_BUILD_BENCH=OFF -- parley parley_unit_tests
 export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1 log_path=$reports/asan"
@@ -60,5 +60,6 @@ suites_against "$repo_root/build-asan/parley"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 fail_on_reports
 
-echo "== fuzz smoke: every libFuzzer target from its corpus (clang, ASan+UBSan)"
+section "fuzz smoke: every libFuzzer target from its corpus (clang, ASan+UBSan)"
 "$repo_root/fuzz/run.sh" "${PARLEY_FUZZ_SECONDS:-30}"
+section "all passed"
