@@ -23,7 +23,7 @@ enum class ip_refusal {
 // open TCP connections (pages and WebSockets alike) and a token bucket of new connections.
 // An IPv6 peer is counted by its /64, the block one subscriber or LAN is given (else one host
 // could take a fresh address per connection); an IPv4-mapped IPv6 peer counts as its IPv4.
-// Loopback peers are not counted unless `limit_loopback`.
+// Loopback peers are not counted unless server_config::ip_limits_on_loopback.
 //
 // Bounded: an address with no open connection is forgotten once its bucket is full again (a
 // new entry would be the same), and at max_tracked_ips the longest-idle address is forgotten
@@ -59,7 +59,7 @@ class ip_limits {
   // keeps retrying at its cap is held to the rate as well. A refused one takes no slot.
   std::variant<slot, ip_refusal> acquire(const boost::asio::ip::address& peer, std::int64_t now_ns);
 
-  // Addresses tracked now; for tests and metrics.
+  // Addresses tracked now (for tests).
   std::size_t tracked() const;
 
  private:
