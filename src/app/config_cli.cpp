@@ -92,6 +92,18 @@ void register_flags(CLI::App& cli, net::server_config& c) {
   add(cli, "max-connections", c.max_connections,
       "WebSockets open at once; more: HTTP 503 (under the 20,000 files a process may open)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  add(cli, "max-connections-per-ip", c.max_connections_per_ip,
+      "TCP connections (pages and WebSockets) open at once from one address; more: HTTP 429")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  add(cli, "max-new-connections-per-ip", c.max_new_connections_per_ip,
+      "new connections a second from one address (bursts of 2 s); more: HTTP 429 (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
+  add(cli, "max-tracked-ips", c.max_tracked_ips,
+      "addresses the per-address limits track at once; the longest-idle is forgotten at the cap")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+  cli.add_flag("--ip-limits-on-loopback", c.ip_limits_on_loopback,
+               "apply the per-address limits to loopback peers too (exempt by default: a proxy)")
+      ->envname(env_name("ip-limits-on-loopback"));
   add(cli, "auth-secret", c.auth_secret,
       "HS256 secret: every upgrade then needs a JWT whose sub is its id (empty: no auth)");
   cli.add_option("--auth-secret-file", "file holding the auth secret")

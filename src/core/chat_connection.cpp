@@ -1,7 +1,6 @@
 #include "parley/core/chat_connection.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 
 #include "parley/core/clock.hpp"
@@ -36,8 +35,7 @@ void chat_connection::close() {
 }
 
 bool chat_connection::admit(std::size_t size) {
-  auto now = std::chrono::steady_clock::now().time_since_epoch();
-  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  auto now_ns = steady_nanos();
   // The byte bucket is only charged for messages the message bucket lets through.
   if (messages_.try_take(now_ns) && bytes_.try_take(now_ns, static_cast<double>(size))) {
     strikes_ = 0;

@@ -39,6 +39,21 @@ bool is_websocket_path(std::string_view path) {
   return path == "/ws" || path.starts_with("/ws/");
 }
 
+// The answer to a connection that its address's limits refused at accept.
+handshake_refusal refusal_for(ip_refusal refused) {
+  switch (refused) {
+    case ip_refusal::too_many_open:
+      return {http::status::too_many_requests,
+              "too many open connections from your address; close one and try again\n"};
+    case ip_refusal::too_many_new:
+      return {http::status::too_many_requests,
+              "too many new connections from your address; try again in a second\n"};
+    case ip_refusal::too_many_addresses:
+      break;
+  }
+  return {http::status::service_unavailable, "too many client addresses; try again later\n"};
+}
+
 }  // namespace
 
 http::message_generator text_response(const http_request& request, http::status status,
@@ -57,7 +72,24 @@ http_session::http_session(worker& owner, const http_context& context, asio::ip:
       context_(context),
       stream_(std::move(socket), context.tls),
       deadline_(stream_.get_executor()),
-      peer_(endpoint_text(stream_.socket())) {}
+      peer_(endpoint_text(stream_.socket())) {
+  take_address_slot();
+}
+
+// Counted at accept, before any request: a refused connection costs its reading and one answer.
+void http_session::take_address_slot() {
+  boost::system::error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  if (ec) return;  // the peer is gone already: the first read fails
+  auto taken = context_.addresses.acquire(endpoint.address(), core::steady_nanos());
+  if (auto* slot = std::get_if<ip_limits::slot>(&taken)) {
+    address_slot_ = std::move(*slot);
+    return;
+  }
+  address_refusal_ = refusal_for(std::get<ip_refusal>(taken));
+  worker_.stats().address_refusals.add();
+  spdlog::debug("refused peer={}: {}", peer_, address_refusal_->reason);
+}
 
 void http_session::start() {
   asio::co_spawn(stream_.get_executor(), serve(), [](std::exception_ptr failure) {
@@ -101,6 +133,7 @@ asio::awaitable<void> http_session::serve() {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
     if (is_websocket_path(path)) co_return co_await upgrade(std::move(request), path);
+    if (address_refusal_) co_return co_await refuse(*address_refusal_);
     http::message_generator response = respond(request);
     bool keep_alive = response.keep_alive();
     auto [write_ec, written] =
@@ -148,6 +181,9 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
     return handshake_refusal{http::status::bad_request,
                              std::string(protocol::bad_client_id_reason)};
   }
+  // Next the refusal made at accept: it depends on nothing in the request, and spares the
+  // costlier checks; a 503 or 401 would misdirect a client that only has to wait.
+  if (address_refusal_) return *address_refusal_;
   // Who asks comes before how: a page that fetches its socket's path with a plain GET, to learn
   // why its socket was refused, gets the origin or token answer rather than 426.
   if (!context_.origins.allows(request[http::field::origin], request[http::field::host])) {
@@ -187,6 +223,9 @@ asio::awaitable<void> http_session::refuse(const handshake_refusal& refusal) {
     response.set(http::field::sec_websocket_version, "13");
   }
   if (refusal.status == http::status::method_not_allowed) response.set(http::field::allow, "GET");
+  if (refusal.status == http::status::too_many_requests) {
+    response.set(http::field::retry_after, "1");
+  }
   if (refusal.status == http::status::unauthorized) {
     response.set(http::field::www_authenticate, "Bearer realm=\"parley\"");
   }
@@ -214,7 +253,7 @@ asio::awaitable<void> http_session::upgrade(http_request request, std::string_vi
   std::string received = beast::buffers_to_string(buffer_.data());
   auto session = std::make_shared<ws_session>(worker_, std::move(stream_), std::move(admitted.id),
                                               std::move(received), std::move(peer_),
-                                              admitted.token_expires_at);
+                                              std::move(address_slot_), admitted.token_expires_at);
   session->start();
 }
 

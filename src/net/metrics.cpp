@@ -51,6 +51,9 @@ std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, con
          [](const counters& c) -> const counter& { return c.connections_opened; });
   simple("parley_http_requests_total", "counter", "HTTP requests read, upgrades included.",
          [](const counters& c) -> const counter& { return c.http_requests; });
+  simple("parley_address_refusals_total", "counter",
+         "Connections refused by the per-address limits (429, or 503 with every address open).",
+         [](const counters& c) -> const counter& { return c.address_refusals; });
   simple("parley_messages_received_total", "counter", "Text and binary messages received.",
          [](const counters& c) -> const counter& { return c.messages_in; });
   simple("parley_messages_sent_total", "counter", "Frames queued to clients.",

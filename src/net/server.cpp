@@ -16,7 +16,10 @@ unsigned thread_count(unsigned configured) {
 }  // namespace
 
 server::server(server_config config)
-    : config_(std::move(config)), files_(config_.static_dir), origins_(config_.allowed_origins) {
+    : config_(std::move(config)),
+      addresses_(config_),
+      files_(config_.static_dir),
+      origins_(config_.allowed_origins) {
   if (!config_.auth_secret.empty()) tokens_.emplace(config_.auth_secret);
   if (config_.tls()) tls_.emplace(config_.tls_certificate_file, config_.tls_key_file);
   config_.chat.max_text_bytes = config_.max_text_bytes;
@@ -27,7 +30,7 @@ server::server(server_config config)
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
   http_.emplace(http_context{files_, origins_, tokens_ ? &*tokens_ : nullptr,
                              std::chrono::steady_clock::now(), workers_,
-                             tls_ ? tls_->native() : nullptr});
+                             tls_ ? tls_->native() : nullptr, addresses_});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   drain_timer_.emplace(workers_.front()->io());
 }

@@ -20,10 +20,12 @@ constexpr std::size_t partial_read_bytes = 16 * 1024;
 }  // namespace
 
 ws_session::ws_session(worker& owner, transport stream, std::string id, std::string received,
-                       std::string peer, std::optional<std::int64_t> token_expires_at)
+                       std::string peer, ip_limits::slot address_slot,
+                       std::optional<std::int64_t> token_expires_at)
     : worker_(owner),
       transport_(std::move(stream)),
       peer_(std::move(peer)),
+      address_slot_(std::move(address_slot)),
       reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes,
                owner.config().max_message_fragments}),
       chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
@@ -323,6 +325,7 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   finished_ = true;
   chat_.close();
   transport_.close();
+  address_slot_ = {};  // with the socket, not when the last handler lets go of the session
   worker_.remove(*this);
   outbox_.clear();
   outbox_bytes_ = 0;

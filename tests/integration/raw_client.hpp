@@ -30,8 +30,9 @@ struct raw_frame {
 class raw_client {
  public:
   // Connects to 127.0.0.1:port; a receive buffer size > 0 is set before connecting (a small
-  // one keeps a client that never reads from hiding megabytes in the kernel).
-  explicit raw_client(std::uint16_t port, int rcvbuf = 0);
+  // one keeps a client that never reads from hiding megabytes in the kernel). A `source` such
+  // as "127.0.0.2" binds the client to that address first, to act as another peer.
+  explicit raw_client(std::uint16_t port, int rcvbuf = 0, const std::string& source = {});
   ~raw_client();
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;

@@ -10,4 +10,10 @@ inline std::int64_t unix_millis() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// A steady clock in nanoseconds: the time token buckets are given.
+inline std::int64_t steady_nanos() {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace parley::core

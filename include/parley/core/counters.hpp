@@ -40,6 +40,7 @@ struct counters {
   counter outbox_peak_bytes;                // the most unsent bytes one connection has held
   counter connections_opened;
   counter http_requests;
+  counter address_refusals;  // connections refused by the per-address limits (429, 503)
 
   void count_error(protocol::error_code code) noexcept {
     errors[static_cast<std::size_t>(code)].add();

@@ -13,14 +13,23 @@ class token_bucket {
   // Takes `cost` tokens if the bucket has them. A rate of 0 means no limit.
   bool try_take(std::int64_t now_ns, double cost = 1) {
     if (rate_ <= 0) return true;
-    if (last_ns_ != 0) tokens_ = std::min(burst_, tokens_ + (now_ns - last_ns_) * 1e-9 * rate_);
+    tokens_ = available(now_ns);
     last_ns_ = now_ns;
     if (tokens_ < cost) return false;
     tokens_ -= cost;
     return true;
   }
 
+  // True when the bucket holds its whole burst at `now_ns`: a new bucket would be the same, so
+  // its owner may forget this one.
+  bool full(std::int64_t now_ns) const { return rate_ <= 0 || available(now_ns) >= burst_; }
+
  private:
+  double available(std::int64_t now_ns) const {
+    if (last_ns_ == 0) return tokens_;
+    return std::min(burst_, tokens_ + (now_ns - last_ns_) * 1e-9 * rate_);
+  }
+
   double rate_;
   double burst_;
   double tokens_;

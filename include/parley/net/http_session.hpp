@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "parley/core/auth_token.hpp"
+#include "parley/net/ip_limits.hpp"
 #include "parley/net/origin_policy.hpp"
 #include "parley/net/static_files.hpp"
 #include "parley/net/transport.hpp"
@@ -28,11 +29,14 @@ struct http_context {
   std::chrono::steady_clock::time_point started;
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
   SSL_CTX* tls;                                      // null: plain HTTP and WebSocket
+  ip_limits& addresses;                              // safe from any thread
 };
 
 // One HTTP connection: serves pages, /healthz and errors with keep-alive, and hands the
 // socket to a ws_session after a valid upgrade on /ws/{client_id}. Each request, the upgrade
 // included, must arrive within --handshake-timeout or the connection is closed.
+// It takes a slot in its address's limits when made (on its worker's thread) and hands it to
+// the ws_session; a connection refused a slot answers its first request 429 (or 503) and closes.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(worker& owner, const http_context& context, boost::asio::ip::tcp::socket socket);
@@ -42,7 +46,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   boost::asio::awaitable<void> serve();
-  // Who may upgrade: the id, origin, token, upgrade-header and capacity checks, in that order.
+  void take_address_slot();
+  // Who may upgrade: the id, per-address, origin, token, upgrade-header and capacity checks, in
+  // that order.
   struct admission {
     std::string id;
     std::optional<std::int64_t> token_expires_at;  // token_verifier::accepted_until
@@ -73,6 +79,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::asio::steady_timer deadline_;
   boost::beast::flat_buffer buffer_;
   std::string peer_;
+  ip_limits::slot address_slot_;                      // empty for an exempt (loopback) peer
+  std::optional<handshake_refusal> address_refusal_;  // set instead when refused at accept
 };
 
 // A plain-text response.

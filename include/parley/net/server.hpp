@@ -9,6 +9,7 @@
 
 #include "parley/core/hub.hpp"
 #include "parley/net/http_session.hpp"
+#include "parley/net/ip_limits.hpp"
 #include "parley/net/listener.hpp"
 #include "parley/net/server_config.hpp"
 #include "parley/net/static_files.hpp"
@@ -40,6 +41,7 @@ class server {
 
   server_config config_;
   core::hub hub_;
+  ip_limits addresses_;  // before workers_: their sessions hold slots until they are destroyed
   static_files files_;
   std::vector<std::unique_ptr<worker>> workers_;
   origin_policy origins_;

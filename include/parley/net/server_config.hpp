@@ -33,6 +33,19 @@ struct server_config {
   // would let some 2000 tiny fields through.
   std::size_t max_http_header_count = 100;
   std::size_t max_connections = 19000;  // WebSockets at once; more: 503 (the fd limit is 20k)
+  // Open TCP connections (pages and WebSockets) from one address; more: 429. An office behind
+  // one NAT address may hold hundreds, but one address must not take all of max_connections.
+  std::size_t max_connections_per_ip = 1000;
+  // New connections a second from one address, in bursts of 2 s; more: 429 (0: no limit). A
+  // page load opens up to 7 (six for assets, one WebSocket): the burst of 200 lets ~30 users
+  // behind one NAT reload at once, and the page redials with backoff and jitter after a 429.
+  double max_new_connections_per_ip = 100;
+  // Addresses tracked at once (about 150 bytes each). Above the 20,000 files a process may
+  // open, so at the cap there is always an idle address to forget; if not: 503.
+  std::size_t max_tracked_ips = 65536;
+  // Loopback peers (127.0.0.0/8, ::1) skip the per-address limits: they are this machine, or a
+  // reverse proxy in front where every client shares its address (and the load benchmarks).
+  bool ip_limits_on_loopback = false;
   std::size_t max_http_body_bytes = 64 * 1024;  // no route takes a body; bounds what is read
   // Empty: no authentication (the local demo). Otherwise every upgrade needs a JWT HS256
   // signed with it, whose `sub` is the path's id (HTTP 401 otherwise).

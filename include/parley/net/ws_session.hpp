@@ -8,6 +8,7 @@
 
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/sink.hpp"
+#include "parley/net/ip_limits.hpp"
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/protocol/ws_reader.hpp"
@@ -29,11 +30,13 @@ class ws_session final : public core::sink,
   using clock = std::chrono::steady_clock;
 
   // `received` holds bytes that arrived after the upgrade request, already read.
+  // `address_slot`: the connection's place in its address's limits, given back when it ends.
   // `token_expires_at`: the last Unix second at which the connection's token is accepted (its
   // exp plus the verifier's skew: token_verifier::accepted_until), if it has one; past it the
   // connection is closed with 4001.
   ws_session(worker& owner, transport stream, std::string id, std::string received,
-             std::string peer, std::optional<std::int64_t> token_expires_at = std::nullopt);
+             std::string peer, ip_limits::slot address_slot,
+             std::optional<std::int64_t> token_expires_at = std::nullopt);
   ~ws_session() override;
 
   // Sends the welcome, joins the hub and starts reading. On the worker's thread.
@@ -81,6 +84,7 @@ class ws_session final : public core::sink,
   worker& worker_;
   transport transport_;
   std::string peer_;
+  ip_limits::slot address_slot_;
   protocol::ws_reader reader_;
   core::chat_connection chat_;
   std::string partial_;  // the start of a frame not yet complete; empty when idle
