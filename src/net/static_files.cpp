@@ -24,8 +24,11 @@ std::optional<fs::path> static_files::resolve(std::string_view url_path) const {
   while (!relative.empty() && relative.front() == '/')
     relative.remove_prefix(1);
   if (relative.empty()) return std::nullopt;
+  // canonical() follows every symlink of a path that exists. weakly_canonical() would not do:
+  // past a missing component ("x/../link") it only normalizes the rest by text, so a symlink
+  // after it would escape the root (found by fuzz_static_files).
   std::error_code ec;
-  fs::path resolved = fs::weakly_canonical(root_ / fs::path(relative), ec);
+  fs::path resolved = fs::canonical(root_ / fs::path(relative), ec);
   if (ec) return std::nullopt;
   auto [root_end, unused] =
       std::mismatch(root_.begin(), root_.end(), resolved.begin(), resolved.end());

@@ -40,7 +40,8 @@ TEST_F(static_files_test, refuses_every_encoding_of_a_traversal) {
   for (std::string_view url :
        {"../secret.txt", "%2e%2e/secret.txt", "%2E%2E%2Fsecret.txt", "..%2fsecret.txt",
         "css/../../secret.txt", "css/%2e%2e/%2e%2e/secret.txt", "..\\secret.txt",
-        "%5c..%5csecret.txt", "/../secret.txt", "link.txt", "%00index.html", "index.html%00"}) {
+        "%5c..%5csecret.txt", "/../secret.txt", "link.txt", "%00index.html", "index.html%00",
+        "missing/../link.txt", "7/%2E%2E///link.txt"}) {
     EXPECT_EQ(resolve(url), std::nullopt) << url;
   }
 }
