@@ -11,20 +11,13 @@
 #include <string_view>
 #include <variant>
 
+#include "fuzz_check.hpp"
 #include "parley/protocol/client_request.hpp"
 #include "parley/protocol/utf8_validator.hpp"
 
 namespace {
 
 using namespace parley::protocol;
-
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                              \
-    }                                                                            \
-  } while (0)
 
 constexpr std::size_t max_id_bytes = 64;
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
@@ -25,14 +26,6 @@
 namespace {
 
 using namespace parley;
-
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                              \
-    }                                                                            \
-  } while (0)
 
 // Decodes and checks one server frame (RFC 6455 5.2: unmasked, minimal length, FIN set).
 void check_server_frame(std::string_view wire) {

@@ -17,19 +17,12 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "parley/net/static_files.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                              \
-    }                                                                            \
-  } while (0)
 
 fs::path base;
 

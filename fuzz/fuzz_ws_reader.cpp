@@ -11,20 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "parley/protocol/utf8_validator.hpp"
 #include "parley/protocol/ws_reader.hpp"
 
 namespace {
 
 using namespace parley::protocol;
-
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                              \
-    }                                                                            \
-  } while (0)
 
 class recorder final : public ws_reader_handler {
  public:
