@@ -1,12 +1,65 @@
 #include "parley/protocol/json_writer.hpp"
 
+#include <algorithm>
 #include <charconv>
-#include <cstdint>
-#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace parley::protocol {
 
 namespace {
+// The escape of one byte that needs one (at most 6 bytes, "\u00XX").
+std::string_view escape_of(unsigned char c, char (&buffer)[6]) {
+  static constexpr char hex[] = "0123456789abcdef";
+  switch (c) {
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
+    default:
+      std::memcpy(buffer, "\\u00", 4);
+      buffer[4] = hex[c >> 4];
+      buffer[5] = hex[c & 0xF];
+      return {buffer, 6};
+  }
+}
+#if defined(__SSE2__)
+// A bit for each of the 16 bytes at `p` that needs an escape.
+int escape_mask(const char* p) {
+  const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(chunk, _mm_set1_epi8(0x1F)), chunk);
+  const __m128i quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'));
+  return _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash)));
+}
+
+// The length of value's first run of bytes that need no escape, sixteen bytes at a time (SSE2
+// is in every x86-64); the last few are checked in a padded copy, so short ids cost one step.
+std::size_t plain_prefix(std::string_view value) {
+  std::size_t i = 0;
+  for (; i + 16 <= value.size(); i += 16) {
+    if (int mask = escape_mask(value.data() + i)) return i + __builtin_ctz(mask);
+  }
+  if (i == value.size()) return i;
+  char tail[16];
+  std::memset(tail, 'a', sizeof tail);
+  std::memcpy(tail, value.data() + i, value.size() - i);
+  int mask = escape_mask(tail);
+  return mask ? i + __builtin_ctz(mask) : value.size();
+}
+#else
 constexpr std::uint64_t ones = 0x0101010101010101ULL;
 constexpr std::uint64_t highs = 0x8080808080808080ULL;
 
@@ -23,104 +76,68 @@ bool needs_escape(const char* p) {
   bool control = ((word - ones * 0x20) & ~word & highs) != 0;
   return control || has_zero_byte(word ^ (ones * '"')) || has_zero_byte(word ^ (ones * '\\'));
 }
+
+bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
+// The length of value's first run of bytes that need no escape, eight bytes at a time.
+std::size_t plain_prefix(std::string_view value) {
+  std::size_t i = 0;
+  while (i + 8 <= value.size() && !needs_escape(value.data() + i))
+    i += 8;
+  while (i < value.size() && !needs_escape(static_cast<unsigned char>(value[i])))
+    ++i;
+  return i;
+}
+#endif
 }  // namespace
 
-void json_writer::append_escaped(std::string& out, std::string_view value) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t plain_start = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    // Most text needs no escape: skip eight plain bytes at a time.
-    while (i + 8 <= value.size() && !needs_escape(value.data() + i))
-      i += 8;
-    if (i == value.size()) break;
-    auto c = static_cast<unsigned char>(value[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(value, plain_start, i - plain_start);
-    plain_start = i + 1;
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        out.append("\\u00");
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 0xF]);
-    }
+void json_writer::grow(std::size_t n) {
+  out_.resize(std::max({end_ + n, 2 * out_.size(), std::size_t{64}}));
+}
+
+void json_writer::escaped(std::string_view value) {
+  std::size_t plain = plain_prefix(value);
+  if (plain == value.size()) {  // the common case: one copy between the quotes
+    char* p = room(value.size() + 2);
+    *p = '"';
+    if (!value.empty()) std::memcpy(p + 1, value.data(), value.size());
+    p[value.size() + 1] = '"';
+    end_ += value.size() + 2;
+    return;
   }
-  out.append(value, plain_start, value.size() - plain_start);
-  out.push_back('"');
-}
-
-// Keys are the server's own short names: never escaped, written with one append.
-void json_writer::key(std::string_view name) {
-  char text[64];
-  std::size_t n = 0;
-  if (!first_) text[n++] = ',';
-  first_ = false;
-  text[n++] = '"';
-  name = name.substr(0, sizeof text - 4);
-  std::memcpy(text + n, name.data(), name.size());
-  n += name.size();
-  text[n++] = '"';
-  text[n++] = ':';
-  out_.append(text, n);
-}
-
-json_writer& json_writer::string_field(std::string_view name, std::string_view value) {
-  key(name);
-  append_escaped(out_, value);
-  return *this;
+  put('"');
+  while (true) {
+    put(value.substr(0, plain));
+    if (plain == value.size()) break;
+    char buffer[6];
+    put(escape_of(static_cast<unsigned char>(value[plain]), buffer));
+    value.remove_prefix(plain + 1);
+    plain = plain_prefix(value);
+  }
+  put('"');
 }
 
 json_writer& json_writer::int_field(std::string_view name, std::int64_t value) {
   key(name);
   char digits[24];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  out_.append(digits, end);
-  return *this;
-}
-
-json_writer& json_writer::bool_field(std::string_view name, bool value) {
-  key(name);
-  out_.append(value ? "true" : "false");
+  put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
   return *this;
 }
 
 json_writer& json_writer::open_array(std::string_view name) {
   key(name);
-  out_.push_back('[');
+  put('[');
   first_item_ = true;
   return *this;
 }
 
 json_writer& json_writer::array_item(std::string_view value) {
-  if (!first_item_) out_.push_back(',');
+  if (!first_item_) put(',');
   first_item_ = false;
-  append_escaped(out_, value);
-  return *this;
-}
-
-json_writer& json_writer::close_array() {
-  out_.push_back(']');
+  escaped(value);
   return *this;
 }
 

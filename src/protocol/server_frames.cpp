@@ -6,14 +6,26 @@ namespace parley::protocol {
 
 namespace {
 
+// The thread's buffer for writing a frame's JSON before it is copied into the frame: no
+// allocation per frame once it has grown. One that grew past a large frame is given back.
+constexpr std::size_t scratch_keep_bytes = 64 * 1024;
+
+std::string& scratch() {
+  thread_local std::string buffer;
+  if (buffer.capacity() > scratch_keep_bytes) buffer = std::string();
+  return buffer;
+}
+
 // Builds a text frame from a function that writes the object's fields.
 template <typename Write>
-shared_frame text_frame(std::size_t size_hint, Write write) {
-  std::string buffer = frame_buffer(size_hint);
-  json_writer writer(buffer);
-  write(writer);
-  writer.finish();
-  return make_frame(opcode::text, std::move(buffer));
+shared_frame text_frame(Write write) {
+  std::string& json = scratch();
+  {
+    json_writer writer(json, 0);
+    write(writer);
+    writer.finish();
+  }
+  return frame::make(opcode::text, {json});
 }
 
 void maybe_cid(json_writer& w, std::optional<std::string_view> cid) {
@@ -23,22 +35,21 @@ void maybe_cid(json_writer& w, std::optional<std::string_view> cid) {
 }  // namespace
 
 shared_frame welcome_frame(std::string_view id, std::int64_t server_time) {
-  return text_frame(64 + id.size(), [&](json_writer& w) {
+  return text_frame([&](json_writer& w) {
     w.string_field("type", "welcome").string_field("id", id).int_field("server_time", server_time);
   });
 }
 
 shared_frame chat_message_frame(std::string_view from, std::string_view to, std::string_view text,
                                 std::string_view mid, std::int64_t ts) {
-  std::size_t hint = 80 + from.size() + to.size() + text.size() + text.size() / 8 + mid.size();
-  return text_frame(hint, [&](json_writer& w) {
+  return text_frame([&](json_writer& w) {
     w.string_field("type", "msg").string_field("from", from).string_field("to", to);
     w.string_field("text", text).string_field("mid", mid).int_field("ts", ts);
   });
 }
 
 shared_frame ack_frame(std::string_view cid, std::string_view mid) {
-  return text_frame(64 + cid.size() + mid.size(), [&](json_writer& w) {
+  return text_frame([&](json_writer& w) {
     w.string_field("type", "ack").string_field("cid", cid).string_field("mid", mid);
     w.string_field("status", "delivered");
   });
@@ -46,7 +57,7 @@ shared_frame ack_frame(std::string_view cid, std::string_view mid) {
 
 shared_frame error_frame(error_code code, std::optional<std::string_view> cid,
                          std::string_view message, std::optional<std::string_view> to) {
-  return text_frame(128 + message.size(), [&](json_writer& w) {
+  return text_frame([&](json_writer& w) {
     w.string_field("type", "error").string_field("code", to_string(code));
     maybe_cid(w, cid);
     if (to) w.string_field("to", *to);
@@ -55,13 +66,12 @@ shared_frame error_frame(error_code code, std::optional<std::string_view> cid,
 }
 
 shared_frame left_frame(std::string_view id) {
-  return text_frame(32 + id.size(),
-                    [&](json_writer& w) { w.string_field("type", "left").string_field("id", id); });
+  return text_frame([&](json_writer& w) { w.string_field("type", "left").string_field("id", id); });
 }
 
 shared_frame who_frame(std::span<const std::string_view> online, std::size_t total,
                        std::optional<std::string_view> cid) {
-  return text_frame(64 + online.size() * 16, [&](json_writer& w) {
+  return text_frame([&](json_writer& w) {
     w.string_field("type", "who").open_array("online");
     for (std::string_view id : online)
       w.array_item(id);
@@ -71,40 +81,38 @@ shared_frame who_frame(std::span<const std::string_view> online, std::size_t tot
 }
 
 shared_frame presence_frame(std::string_view id, bool online) {
-  return text_frame(64 + id.size(), [&](json_writer& w) {
+  return text_frame([&](json_writer& w) {
     w.string_field("type", "presence").string_field("id", id).bool_field("online", online);
   });
 }
 
 shared_frame typing_frame(std::string_view from) {
-  return text_frame(32 + from.size(), [&](json_writer& w) {
-    w.string_field("type", "typing").string_field("from", from);
-  });
+  return text_frame(
+      [&](json_writer& w) { w.string_field("type", "typing").string_field("from", from); });
 }
 
 shared_frame pong_frame(std::int64_t server_time, std::optional<std::string_view> cid) {
-  return text_frame(64, [&](json_writer& w) {
+  return text_frame([&](json_writer& w) {
     w.string_field("type", "pong").int_field("server_time", server_time);
     maybe_cid(w, cid);
   });
 }
 
 shared_frame file_frame(const file_header& header, std::string_view payload) {
-  std::string buffer = frame_buffer(2 + 512 + payload.size());
-  buffer.append(2, '\0');  // the header length, set below
-  std::size_t json_start = buffer.size();
-  json_writer w(buffer);
-  w.string_field("from", header.from).string_field("to", header.to);
-  if (header.name) w.string_field("name", *header.name);
-  if (header.mime) w.string_field("mime", *header.mime);
-  w.string_field("mid", header.mid).int_field("ts", header.ts);
-  w.finish();
+  std::string& json = scratch();
+  {
+    json_writer w(json, 2);  // after the header's length, set below
+    w.string_field("from", header.from).string_field("to", header.to);
+    if (header.name) w.string_field("name", *header.name);
+    if (header.mime) w.string_field("mime", *header.mime);
+    w.string_field("mid", header.mid).int_field("ts", header.ts);
+    w.finish();
+  }
   // ids (64), name (255) and mime (127) bytes, even all escaped, stay far below 65535.
-  std::size_t json_size = buffer.size() - json_start;
-  buffer[json_start - 2] = static_cast<char>(json_size >> 8);
-  buffer[json_start - 1] = static_cast<char>(json_size & 0xFF);
-  buffer.append(payload);
-  return make_frame(opcode::binary, std::move(buffer));
+  std::size_t json_size = json.size() - 2;
+  json[0] = static_cast<char>(json_size >> 8);
+  json[1] = static_cast<char>(json_size & 0xFF);
+  return frame::make(opcode::binary, {json, payload});
 }
 
 }  // namespace parley::protocol

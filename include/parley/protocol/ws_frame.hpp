@@ -1,7 +1,9 @@
 #pragma once
+#include <atomic>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
+#include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <string>
+#include <initializer_list>
 #include <string_view>
 
 namespace parley::protocol {
@@ -32,30 +34,41 @@ enum class close_code : std::uint16_t {
   too_slow = 4008,       // outbox over --max-outbox-bytes, or over the soft limit too long
 };
 
+class frame;
+using shared_frame = boost::intrusive_ptr<const frame>;
+
 // A complete server-to-client frame (server frames are unmasked), built once and shared by
-// every connection it is sent to. The header is written in front of the payload in place, so
-// building a frame copies the payload at most once.
+// every connection it is sent to, from any thread. Header and payload live in one allocation
+// with the reference count: a relayed message costs one malloc and one free.
 class frame {
  public:
-  // Room kept in front of a payload for the longest header (2 + 8 bytes).
-  static constexpr std::size_t header_room = 10;
+  frame(const frame&) = delete;
+  frame& operator=(const frame&) = delete;
 
-  // `buffer` holds header_room bytes of anything, then the payload.
-  frame(opcode op, std::string buffer);
+  std::string_view bytes() const noexcept { return {data(), size_}; }
+  std::size_t size() const noexcept { return size_; }
 
-  std::string_view bytes() const noexcept { return std::string_view(buffer_).substr(start_); }
-  std::size_t size() const noexcept { return buffer_.size() - start_; }
+  // The frame whose payload is `parts` one after the other (gathered: a file frame's header
+  // and payload are copied once, straight into place).
+  static shared_frame make(opcode op, std::initializer_list<std::string_view> parts);
 
  private:
-  std::string buffer_;
-  std::size_t start_;
+  explicit frame(std::size_t size) : size_(size) {}
+  char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+
+  friend void intrusive_ptr_add_ref(const frame* f) noexcept {
+    f->references_.fetch_add(1, std::memory_order_relaxed);
+  }
+  friend void intrusive_ptr_release(const frame* f) noexcept {
+    if (f->references_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(f);
+  }
+  static void destroy(const frame* f) noexcept;
+
+  mutable std::atomic<std::uint32_t> references_{0};
+  std::size_t size_;  // header and payload bytes; they follow the object in memory
 };
 
-using shared_frame = std::shared_ptr<const frame>;
-
-// A buffer with header room, for building a payload in place before make_frame.
-std::string frame_buffer(std::size_t payload_reserve);
-shared_frame make_frame(opcode op, std::string buffer_with_room);
 shared_frame make_frame_copy(opcode op, std::string_view payload);
 // A close frame with a status code and a short reason (at most 123 bytes are kept).
 shared_frame make_close_frame(close_code code, std::string_view reason);

@@ -56,22 +56,58 @@ TEST(JsonWriter, Arrays) {
   EXPECT_EQ(out, R"({"empty":[],"one":["6001"],"two":["6001","6002"],"total":2})");
 }
 
-TEST(JsonWriter, EscapesQuoteBackslashAndControls) {
+// The object `{"s":<value escaped>}`.
+std::string escaped_field(std::string_view value) {
   std::string out;
-  json_writer::append_escaped(out, "a\"b\\c\nd\re\tf\bg\fh");
-  EXPECT_EQ(out, R"("a\"b\\c\nd\re\tf\bg\fh")");
-  out.clear();
-  json_writer::append_escaped(out, std::string("\x00\x01\x1f\x7f", 4));
-  EXPECT_EQ(out, "\"\\u0000\\u0001\\u001f\x7f\"");
-  out.clear();
-  json_writer::append_escaped(out, "");
-  EXPECT_EQ(out, "\"\"");
+  json_writer(out).string_field("s", value).finish();
+  return out;
+}
+
+TEST(JsonWriter, EscapesQuoteBackslashAndControls) {
+  EXPECT_EQ(escaped_field("a\"b\\c\nd\re\tf\bg\fh"), R"({"s":"a\"b\\c\nd\re\tf\bg\fh"})");
+  EXPECT_EQ(escaped_field(std::string("\x00\x01\x1f\x7f", 4)),
+            "{\"s\":\"\\u0000\\u0001\\u001f\x7f\"}");
+  EXPECT_EQ(escaped_field(""), R"({"s":""})");
+  EXPECT_EQ(escaped_field(std::string_view()), R"({"s":""})");
 }
 
 TEST(JsonWriter, Utf8PassesThroughUnchanged) {
-  std::string out;
-  json_writer::append_escaped(out, "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8");
-  EXPECT_EQ(out, "\"caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8\"");
+  EXPECT_EQ(escaped_field("caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8"),
+            "{\"s\":\"caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8\"}");
+}
+
+// The writer grows its string ahead of the object; finish() leaves only the object, after
+// whatever the string held before.
+TEST(JsonWriter, AppendsAfterExistingBytesAndLeavesNoSpare) {
+  std::string out = "prefix";
+  json_writer(out).string_field("t", std::string(1000, 'x')).finish();
+  EXPECT_EQ(out, "prefix{\"t\":\"" + std::string(1000, 'x') + "\"}");
+  out = "p";
+  { json_writer(out).string_field("t", "x"); }  // no finish: spare bytes still trimmed
+  EXPECT_EQ(out, "p{\"t\":\"x\"");
+}
+
+// Plain text is skipped in blocks of 16 and 8 bytes: a byte to escape is found at every
+// offset of a block and of the tail, and bytes over 0x7F (UTF-8) are never escaped.
+TEST(JsonWriter, FindsTheByteToEscapeAtEveryOffset) {
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::string text;  // 'a's, "é" (bytes over 0x7F) every 4 bytes, `special` at `at`
+      while (text.size() < 40) {
+        if (text.size() == at)
+          text += special;
+        else if (text.size() % 4 == 0 && text.size() + 1 != at)
+          text += "\xC3\xA9";
+        else
+          text += 'a';
+      }
+      std::string out;
+      json_writer(out).string_field("s", text).finish();
+      EXPECT_EQ(boost::json::parse(out).at("s").as_string(), text) << int(special) << " at " << at;
+      EXPECT_EQ(out.size(), 8 + text.size() + (special == '\x01' || special == '\x1f' ? 5 : 1))
+          << int(special) << " at " << at;
+    }
+  }
 }
 
 // Whatever a string holds, a JSON parser reads back the same string.

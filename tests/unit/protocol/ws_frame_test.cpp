@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "parley/protocol/utf8_validator.hpp"
 #include "support/frames.hpp"
@@ -86,25 +88,36 @@ TEST(WsFrame, EveryOpcodeIsFinalAndUnmasked) {
   }
 }
 
-TEST(WsFrame, FrameBufferLeavesHeaderRoomOnly) {
-  std::string buffer = frame_buffer(100);
-  EXPECT_EQ(buffer.size(), frame::header_room);
-  EXPECT_GE(buffer.capacity(), frame::header_room + 100);
-  EXPECT_EQ(frame::header_room, 10u);
-}
-
-TEST(WsFrame, MakeFrameBuildsInPlaceLikeACopy) {
+TEST(WsFrame, GatheredPartsMakeTheSameFrameAsOneCopy) {
   for (std::size_t n : {0u, 125u, 126u, 65535u, 65536u}) {
     std::string payload = payload_of(n);
-    std::string buffer = frame_buffer(n);
-    buffer += payload;
-    shared_frame in_place = make_frame(opcode::binary, std::move(buffer));
+    std::string_view whole = payload;
+    std::size_t half = n / 2;
+    shared_frame gathered =
+        frame::make(opcode::binary, {whole.substr(0, half), {}, whole.substr(half)});
     shared_frame copied = make_frame_copy(opcode::binary, payload);
-    EXPECT_TRUE(in_place->bytes() == copied->bytes()) << n;
-    test::decoded_frame d = test::decode_server_frame(in_place);
+    EXPECT_TRUE(gathered->bytes() == copied->bytes()) << n;
+    test::decoded_frame d = test::decode_server_frame(gathered);
     EXPECT_EQ(d.first_byte, 0x82);
     EXPECT_TRUE(d.payload == payload) << n;
   }
+}
+
+// A frame is shared by every recipient and freed with the last reference, on any thread.
+TEST(WsFrame, SharedAcrossThreadsAndFreedOnce) {
+  shared_frame f = make_frame_copy(opcode::text, "shared");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([copy = f] {
+      for (int i = 0; i < 10000; ++i) {
+        shared_frame more = copy;
+        EXPECT_EQ(more->size(), 8u);
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(f->bytes(), bytes({0x81, 0x06, 's', 'h', 'a', 'r', 'e', 'd'}));
 }
 
 TEST(WsFrame, CloseFrameCarriesCodeAndReason) {
