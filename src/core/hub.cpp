@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
+#include <utility>
 
 #include "parley/core/clock.hpp"
 #include "parley/protocol/server_frames.hpp"
@@ -52,7 +53,8 @@ void hub::join(member& m) {
     auto self = m.self_ref.lock();
     if (m.joined || !self) return;
     m.joined = true;
-    online_id& entry = online_[m.id];
+    online_entry& entry = online_[m.id];
+    m.entry = &entry;
     entry.connections.push_back(std::move(self));
     if (entry.connections.size() == 1) {
       if (auto it = watchers_.find(m.id); it != watchers_.end()) {
@@ -71,13 +73,13 @@ void hub::leave(member& m) {
     if (!m.joined) return;
     m.joined = false;
     remove_watcher(m);
-    auto it = online_.find(m.id);
-    erase_one(it->second.connections, m.self);
-    if (it->second.connections.empty()) {
+    online_entry& entry = *std::exchange(m.entry, nullptr);
+    erase_one(entry.connections, m.self);
+    if (entry.connections.empty()) {
       sink_list told;
-      end_partnerships(m.id, it->second, told);
+      end_partnerships(entry, told);
       partners.assign(told.begin(), told.end());
-      online_.erase(it);
+      online_.erase(m.id);
       if (auto w = watchers_.find(m.id); w != watchers_.end()) {
         watchers.assign(w->second.begin(), w->second.end());
       }
@@ -98,14 +100,12 @@ void hub::remove_watcher(const member& m) {
   }
 }
 
-// Caller holds the lock. Ends every partnership of `id`, whose last connection is closing,
+// Caller holds the lock. Ends every partnership of `entry`, whose last connection is closing,
 // and collects the partners' connections, which are to be told it left.
-void hub::end_partnerships(const std::string& id, online_id& entry, sink_list& told) {
-  for (const std::string& partner : entry.partners) {
-    auto it = online_.find(partner);
-    if (it == online_.end()) continue;
-    it->second.partners.erase(id);
-    told.insert(told.end(), it->second.connections.begin(), it->second.connections.end());
+void hub::end_partnerships(online_entry& entry, sink_list& told) {
+  for (online_entry* partner : entry.partners) {
+    partner->partners.erase(&entry);
+    told.insert(told.end(), partner->connections.begin(), partner->connections.end());
   }
 }
 
@@ -113,19 +113,18 @@ bool hub::route(const member& from, std::string_view to, const protocol::shared_
   recipients targets;
   {
     std::lock_guard lock(mutex_);
-    auto recipient = online_.find(to);
-    if (recipient == online_.end()) return false;
-    targets.assign(recipient->second.connections.begin(), recipient->second.connections.end());
-    if (to == from.id) {
+    auto found = online_.find(to);
+    if (found == online_.end()) return false;
+    online_entry& recipient = found->second;
+    targets.assign(recipient.connections.begin(), recipient.connections.end());
+    online_entry* sender = from.entry;  // none once the sender has left
+    if (sender == &recipient) {
       // A note to oneself reaches every own connection, the sender's included.
-    } else if (auto sender = online_.find(from.id); sender != online_.end()) {
-      for (const auto& own : sender->second.connections) {
+    } else if (sender) {
+      for (const auto& own : sender->connections) {
         if (own.get() != from.self) targets.push_back(own);
       }
-      if (!sender->second.partners.contains(to)) {
-        sender->second.partners.emplace(to);
-        recipient->second.partners.emplace(from.id);
-      }
+      if (sender->partners.insert(&recipient).second) recipient.partners.insert(sender);
     }
   }
   deliver_all(targets, frame);

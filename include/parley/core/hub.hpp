@@ -17,6 +17,8 @@
 
 namespace parley::core {
 
+struct online_entry;
+
 // One connection's place in the hub, owned by the connection. The hub holds a strong
 // reference to the sink from join() to leave() (taken from `self_ref`), so that it can deliver
 // outside its lock; the connection itself never holds one, so nothing keeps it alive in a cycle.
@@ -26,6 +28,15 @@ struct member {
   std::weak_ptr<sink> self_ref;       // set before join()
   std::vector<std::string> watching;  // ids whose presence it follows
   bool joined = false;
+  online_entry* entry = nullptr;  // its id's entry in the hub while joined; set by the hub
+};
+
+// What the hub knows of one online id: its connections and the ids it chats with. Partners
+// are held by entry, so that routing hashes only the recipient's id; an entry is erased with
+// its id's last connection, after it has been taken out of its partners' sets.
+struct online_entry {
+  std::vector<std::shared_ptr<sink>> connections;
+  std::unordered_set<online_entry*> partners;
 };
 
 // A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>".
@@ -79,19 +90,13 @@ class hub {
   };
   template <typename V>
   using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
-  using string_set = std::unordered_set<std::string, string_hash, std::equal_to<>>;
   using sink_list = std::vector<std::shared_ptr<sink>>;
 
-  struct online_id {
-    sink_list connections;
-    string_set partners;
-  };
-
   void remove_watcher(const member& m);
-  void end_partnerships(const std::string& id, online_id& entry, sink_list& told);
+  void end_partnerships(online_entry& entry, sink_list& told);
 
   mutable std::mutex mutex_;
-  string_map<online_id> online_;
+  string_map<online_entry> online_;
   string_map<sink_list> watchers_;  // watched id -> sinks that follow it
   std::atomic<std::size_t> connections_{0};
   std::string message_id_prefix_;
