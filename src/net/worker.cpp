@@ -39,6 +39,7 @@ worker::~worker() = default;
 void worker::run() {
   current_worker = this;
   schedule_tick();
+  poller_.start();
   // A handler that throws (out of memory, a bug) must not take every connection down with it:
   // log it and go on serving; the loop ends only by stop().
   while (!io_.stopped()) {

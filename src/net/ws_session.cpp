@@ -1,6 +1,7 @@
 #include "parley/net/ws_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <boost/asio/post.hpp>
 
 #include "parley/core/clock.hpp"
@@ -37,6 +38,7 @@ ws_session::~ws_session() = default;
 void ws_session::start() {
   boost::system::error_code ignored;
   transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  self_ = shared_from_this();
   worker_.add(*this);
   last_heard_ = last_ping_ = clock::now();
   worker_.stats().connections_opened.add();
@@ -47,7 +49,12 @@ void ws_session::start() {
     partial_ = std::string();
     parse(received.data(), received.size());
   }
-  if (!finished_) wait_readable();
+  if (finished_) return;
+  // Registering reports bytes already in the socket; TLS may hold some of its own.
+  if (!worker_.poller().add(transport_.socket().native_handle(), *this)) {
+    return finish(static_cast<std::uint16_t>(close_code::internal_error), "cannot poll socket");
+  }
+  if (transport_.input_buffered()) read_soon(false);
 }
 
 void ws_session::deliver(protocol::shared_frame frame) {
@@ -59,44 +66,62 @@ void ws_session::deliver(protocol::shared_frame frame) {
 
 // ---- reading
 
-void ws_session::wait_readable() {
-  transport_.async_wait_readable([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (ec) return self->finish(1006, ec.message());
-    self->on_readable();
-  });
+void ws_session::on_ready(std::uint32_t events) {
+  if (finished_) return;  // closed earlier in the same batch of events
+  if ((events & EPOLLOUT) && waiting_writable_) {
+    waiting_writable_ = false;
+    flush();
+    if (finished_) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    on_readable((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+  }
 }
 
-void ws_session::on_readable() {
-  for (int i = 0; i < max_reads_per_event && !finished_ && read_some(); ++i) {
+void ws_session::on_readable(bool to_the_end) {
+  read_outcome last = read_outcome::nothing;
+  for (int i = 0; i < max_reads_per_event && !finished_; ++i) {
+    last = read_some();
+    if (last == read_outcome::nothing || (last == read_outcome::partial && !to_the_end)) break;
   }
   if (finished_) return;
   if (transport_.output_pending()) schedule_flush();  // TLS answers of its own, e.g. key updates
-  wait_readable();
+  // Edge-triggered: bytes left unread (a flood, or TLS records decrypted ahead) get no new event.
+  bool unread = last == read_outcome::filled || (to_the_end && last == read_outcome::partial);
+  if (unread || transport_.input_buffered()) read_soon(to_the_end);
 }
 
-bool ws_session::read_some() {
+void ws_session::read_soon(bool to_the_end) {
+  asio::post(worker_.io(), [self = shared_from_this(), to_the_end] {
+    if (!self->finished_) self->on_readable(to_the_end);
+  });
+}
+
+ws_session::read_outcome ws_session::read_some() {
   boost::system::error_code ec;
   bool discard = closing_ || reader_.stopped();
-  std::size_t n;
+  std::size_t asked, n;
   if (partial_.empty() || discard) {
-    n = transport_.read_some(asio::buffer(worker_.read_buffer(), worker_.read_buffer_size()), ec);
+    asked = worker_.read_buffer_size();
+    n = transport_.read_some(asio::buffer(worker_.read_buffer(), asked), ec);
     if (!ec && !discard) parse(worker_.read_buffer(), n);
   } else {
     std::size_t old = partial_.size();
     std::size_t target = std::max(reader_.next_frame_size(), old + partial_read_bytes);
     partial_.resize(target);
-    n = transport_.read_some(asio::buffer(partial_.data() + old, target - old), ec);
+    asked = target - old;
+    n = transport_.read_some(asio::buffer(partial_.data() + old, asked), ec);
     partial_.resize(old + (ec ? 0 : n));
     if (!ec) parse(partial_.data(), partial_.size());
   }
-  if (ec == asio::error::would_block) return false;
+  if (ec == asio::error::would_block) return read_outcome::nothing;
   if (ec) {
     finish(peer_closed_ || closing_ ? close_code_ : 1006, ec.message());
-    return false;
+    return read_outcome::nothing;
   }
   last_heard_ = clock::now();
   worker_.stats().bytes_in.add(n);
-  return n == worker_.read_buffer_size();
+  return n == asked ? read_outcome::filled : read_outcome::partial;
 }
 
 // Handles every complete frame in data[0, size) and keeps the rest in partial_.
@@ -233,13 +258,9 @@ void ws_session::outbox_written(std::size_t bytes) {
   }
 }
 
+// The poller reports the room (EPOLLOUT) to on_ready.
 void ws_session::wait_writable() {
   waiting_writable_ = true;
-  transport_.async_wait_writable([self = shared_from_this()](const boost::system::error_code& ec) {
-    self->waiting_writable_ = false;
-    if (ec) return self->finish(1006, ec.message());
-    self->flush();
-  });
 }
 
 // ---- closing and deadlines
@@ -332,6 +353,8 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   partial_ = std::string();
   count_close(code);
   spdlog::info("disconnect id={} peer={} code={} ({})", chat_.id(), peer_, code, why);
+  // Callers up the stack may still use the session: it goes once their handler has returned.
+  asio::post(worker_.io(), [self = std::move(self_)] {});
 }
 
 }  // namespace parley::net

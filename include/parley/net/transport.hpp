@@ -41,6 +41,9 @@ class transport {
   std::size_t write_some(const gathered_buffers& buffers, boost::system::error_code& ec);
   // Ciphertext waits for the socket; write_some() with no buffers sends what it can.
   bool output_pending() const noexcept { return tls_ && !tls_->output().empty(); }
+  // TLS bytes that read_some() can use without the socket becoming readable (an
+  // edge-triggered reader must come back for them by itself).
+  bool input_buffered() const;
 
   // Calls handler(error_code) once read_some() may make progress.
   template <typename Handler>
@@ -106,8 +109,6 @@ class transport {
     void operator()(Self& self, boost::system::error_code ec = {});
   };
 
-  // TLS bytes that read_some() can use without the socket becoming readable.
-  bool input_buffered() const;
   std::size_t read_tls(boost::asio::mutable_buffer buffer, boost::system::error_code& ec);
   std::size_t write_tls(const gathered_buffers& buffers, boost::system::error_code& ec);
   // Moves received ciphertext into the TLS channel; false with ec set when none came.

@@ -9,6 +9,7 @@
 
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
+#include "parley/net/poller.hpp"
 #include "parley/net/server_config.hpp"
 #include "parley/protocol/client_request.hpp"
 #include "parley/protocol/ws_frame.hpp"
@@ -22,8 +23,8 @@ using session_hook =
     boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
 // One thread of the server: its io_context, and what its connections share so that an idle
-// connection holds none of it: the read buffer, the JSON parser, and one timer that drives
-// every session's pings, slow-reader and close deadlines.
+// connection holds none of it: the readiness poller, the read buffer, the JSON parser, and one
+// timer that drives every session's pings, slow-reader and close deadlines.
 // Everything but io(), post_close_all() and on_this_thread() is for the worker's own thread.
 class worker {
  public:
@@ -33,6 +34,7 @@ class worker {
   worker& operator=(const worker&) = delete;
 
   boost::asio::io_context& io() { return io_; }
+  net::poller& poller() { return poller_; }
   // Runs the event loop on the calling thread until stop().
   void run();
   void stop() { io_.stop(); }
@@ -71,6 +73,7 @@ class worker {
   const server_config& config_;
   core::hub& hub_;
   boost::asio::io_context io_{1};  // one thread runs it: no locking inside Asio
+  net::poller poller_{io_};
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::duration tick_period_;
   std::vector<char> read_buffer_;

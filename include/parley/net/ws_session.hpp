@@ -20,10 +20,15 @@ namespace parley::net {
 // other session. Everything runs on its worker's thread; deliver() alone may be called from
 // any thread.
 //
-// Reading waits for readiness and then reads into the worker's shared buffer, so an idle
-// connection holds no read buffer. Writing gathers every queued frame into one write call.
+// The worker's poller says when the socket is readable or writable; reading goes into the
+// worker's shared buffer, so an idle connection holds no read buffer and waits on nothing.
+// Writing gathers every queued frame into one write call.
+//
+// Lifetime: the session keeps itself alive from start() until finish() (the poller holds no
+// reference), and lets go once the handler that finished it has returned.
 class ws_session final : public core::sink,
                          public protocol::ws_reader_handler,
+                         public poller::client,
                          public session_hook,
                          public std::enable_shared_from_this<ws_session> {
  public:
@@ -62,10 +67,20 @@ class ws_session final : public core::sink,
   void on_pong() override;
   void on_close(std::uint16_t code, std::string_view reason) override;
 
-  void wait_readable();
-  void on_readable();
-  // Reads once; returns false when nothing more can be read now (or the connection ended).
-  bool read_some();
+  // poller::client
+  void on_ready(std::uint32_t events) override;
+  // Reads what the socket holds. `to_the_end`: the peer's end (or an error) is in the socket
+  // too, so a short read does not mean the socket is done: read until it would block.
+  void on_readable(bool to_the_end);
+  // Reads again once the current handler has returned: bytes are waiting that no new
+  // readiness event will announce.
+  void read_soon(bool to_the_end);
+  enum class read_outcome {
+    filled,   // the buffer is full: more may be waiting
+    partial,  // fewer bytes than asked: the socket had no more then
+    nothing,  // would block, or the connection ended
+  };
+  read_outcome read_some();
   void parse(char* data, std::size_t size);
   template <typename Handle>
   void on_message(Handle handle);
@@ -82,6 +97,7 @@ class ws_session final : public core::sink,
   void count_close(std::uint16_t code);
 
   worker& worker_;
+  std::shared_ptr<ws_session> self_;  // from start() until finish()
   transport transport_;
   std::string peer_;
   ip_limits::slot address_slot_;
