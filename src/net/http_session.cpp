@@ -28,10 +28,7 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string endpoint_text(const asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  if (ec) return "?";
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
@@ -67,21 +64,19 @@ http::message_generator text_response(const http_request& request, http::status 
   return response;
 }
 
-http_session::http_session(worker& owner, const http_context& context, asio::ip::tcp::socket socket)
+http_session::http_session(worker& owner, const http_context& context, asio::ip::tcp::socket socket,
+                           const asio::ip::tcp::endpoint& peer)
     : worker_(owner),
       context_(context),
       stream_(std::move(socket), context.tls),
       deadline_(stream_.get_executor()),
-      peer_(endpoint_text(stream_.socket())) {
-  take_address_slot();
+      peer_(endpoint_text(peer)) {
+  take_address_slot(peer.address());
 }
 
 // Counted at accept, before any request: a refused connection costs its reading and one answer.
-void http_session::take_address_slot() {
-  boost::system::error_code ec;
-  auto endpoint = stream_.socket().remote_endpoint(ec);
-  if (ec) return;  // the peer is gone already: the first read fails
-  auto taken = context_.addresses.acquire(endpoint.address(), core::steady_nanos());
+void http_session::take_address_slot(const asio::ip::address& address) {
+  auto taken = context_.addresses.acquire(address, core::steady_nanos());
   if (auto* slot = std::get_if<ip_limits::slot>(&taken)) {
     address_slot_ = std::move(*slot);
     return;

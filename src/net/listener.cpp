@@ -42,10 +42,11 @@ void listener::stop() {
 void listener::accept() {
   worker& target = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  acceptor_.async_accept(target.io(), [this, &target](const boost::system::error_code& ec,
-                                                      asio::ip::tcp::socket socket) {
-    on_accept(ec, std::move(socket), target);
-  });
+  acceptor_.async_accept(
+      target.io(), peer_,
+      [this, &target](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
+        on_accept(ec, std::move(socket), target);
+      });
 }
 
 void listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp::socket socket,
@@ -60,8 +61,8 @@ void listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp::soc
     return;
   }
   // The socket belongs to the target's io_context: its session starts on that thread.
-  asio::post(target.io(), [this, &target, socket = std::move(socket)]() mutable {
-    std::make_shared<http_session>(target, context_, std::move(socket))->start();
+  asio::post(target.io(), [this, &target, socket = std::move(socket), peer = peer_]() mutable {
+    std::make_shared<http_session>(target, context_, std::move(socket), peer)->start();
   });
   accept();
 }

@@ -39,14 +39,16 @@ struct http_context {
 // the ws_session; a connection refused a slot answers its first request 429 (or 503) and closes.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(worker& owner, const http_context& context, boost::asio::ip::tcp::socket socket);
+  // `peer`: the client's address and port, as accept gave them.
+  http_session(worker& owner, const http_context& context, boost::asio::ip::tcp::socket socket,
+               const boost::asio::ip::tcp::endpoint& peer);
 
   // Starts serving on the worker's thread.
   void start();
 
  private:
   boost::asio::awaitable<void> serve();
-  void take_address_slot();
+  void take_address_slot(const boost::asio::ip::address& address);
   // Who may upgrade: the id, per-address, origin, token, upgrade-header and capacity checks, in
   // that order.
   struct admission {

@@ -34,6 +34,7 @@ class listener {
   const http_context& context_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
+  boost::asio::ip::tcp::endpoint peer_;  // filled by the accept in flight (no getpeername)
   std::size_t next_worker_ = 0;
 };
 
