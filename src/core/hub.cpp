@@ -103,10 +103,20 @@ void hub::remove_watcher(const member& m) {
 // Caller holds the lock. Ends every partnership of `entry`, whose last connection is closing,
 // and collects the partners' connections, which are to be told it left.
 void hub::end_partnerships(online_entry& entry, sink_list& told) {
-  for (online_entry* partner : entry.partners) {
-    partner->partners.erase(&entry);
+  if (!entry.partners) return;
+  for (online_entry* partner : *entry.partners) {
+    partner->remove_partner(&entry);
     told.insert(told.end(), partner->connections.begin(), partner->connections.end());
   }
+}
+
+void online_entry::add_partner(online_entry* other) {
+  if (!partners) partners = std::make_unique<partner_set>();
+  if (partners->insert(other).second) other->add_partner(this);
+}
+
+void online_entry::remove_partner(online_entry* other) {
+  if (partners) partners->erase(other);
 }
 
 bool hub::route(const member& from, std::string_view to, const protocol::shared_frame& frame) {
@@ -124,7 +134,7 @@ bool hub::route(const member& from, std::string_view to, const protocol::shared_
       for (const auto& own : sender->connections) {
         if (own.get() != from.self) targets.push_back(own);
       }
-      if (sender->partners.insert(&recipient).second) recipient.partners.insert(sender);
+      sender->add_partner(&recipient);
     }
   }
   deliver_all(targets, frame);

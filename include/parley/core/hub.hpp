@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -34,9 +35,16 @@ struct member {
 // What the hub knows of one online id: its connections and the ids it chats with. Partners
 // are held by entry, so that routing hashes only the recipient's id; an entry is erased with
 // its id's last connection, after it has been taken out of its partners' sets.
+// Sized for the common case, an id on one connection that chats with few others or none: the
+// first connection is held inline and the partner set is made at the first partnership.
 struct online_entry {
-  std::vector<std::shared_ptr<sink>> connections;
-  std::unordered_set<online_entry*> partners;
+  using partner_set = std::unordered_set<online_entry*>;
+
+  boost::container::small_vector<std::shared_ptr<sink>, 1> connections;
+  std::unique_ptr<partner_set> partners;
+
+  void add_partner(online_entry* other);
+  void remove_partner(online_entry* other);
 };
 
 // A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>".
