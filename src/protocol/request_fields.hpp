@@ -46,15 +46,17 @@ struct field_value {
 
 // The decoded strings of one frame, back to back in one buffer sized before the parse and never
 // reallocated during it, so views into it stay valid until the next frame. JSON decoding never
-// lengthens a string, so a buffer as long as the frame holds every string kept from it. The
-// buffer keeps the size of the largest frame seen (bounded by --max-text-bytes, and 64 KiB for a
-// binary header), so frames after it allocate nothing.
+// lengthens a string, so a buffer as long as the frame holds every string kept from it.
 class string_arena {
  public:
+  // Makes room for the strings of a frame of `frame_bytes`, allocating only when the buffer is
+  // too small, or when a rare large frame grew it past retained_bytes and this frame fits in
+  // that again (a worker does not keep megabytes for good).
   void reset(std::size_t frame_bytes) {
     if (frame_bytes > capacity_) {
-      data_.reset(new char[frame_bytes]);
-      capacity_ = frame_bytes;
+      allocate(std::max({frame_bytes, 2 * capacity_, min_bytes}));
+    } else if (capacity_ > retained_bytes && frame_bytes <= retained_bytes) {
+      allocate(retained_bytes);
     }
     size_ = start_ = 0;
   }
@@ -70,6 +72,14 @@ class string_arena {
   std::string_view string() const { return {data_.get() + start_, size_ - start_}; }
 
  private:
+  static constexpr std::size_t min_bytes = 4096;            // most frames are far shorter
+  static constexpr std::size_t retained_bytes = 64 * 1024;  // the default --max-text-bytes
+
+  void allocate(std::size_t bytes) {
+    data_.reset(new char[bytes]);
+    capacity_ = bytes;
+  }
+
   std::unique_ptr<char[]> data_;
   std::size_t capacity_ = 0, size_ = 0, start_ = 0;
 };

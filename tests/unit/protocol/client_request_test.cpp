@@ -675,6 +675,18 @@ TEST_F(ClientRequest, ParserIsReusableAcrossFramesOfAnySize) {
 
 // --- binary frames ---------------------------------------------------------------------------
 
+// Frames far larger than the usual ones, between small ones: each request reads its own frame.
+TEST_F(ClientRequest, ParserServesHugeFramesBetweenSmallOnes) {
+  for (std::size_t size : {200000u, 10u, 300000u, 70000u, 65000u, 1000u, 500000u}) {
+    std::string text(size, static_cast<char>('a' + size % 26));
+    request r = parser.parse_text(R"({"type":"msg","to":"t","text":")" + text + R"(","cid":"c"})");
+    ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+    EXPECT_EQ(std::get<msg_request>(r).text, text);
+    EXPECT_EQ(std::get<msg_request>(r).to, "t");
+    EXPECT_EQ(std::get<msg_request>(r).cid, "c");
+  }
+}
+
 TEST_F(ClientRequest, FileFromTheProtocol) {
   const std::string payload = std::string("\x89PNG\r\n\x1a\n\0\xFF", 10);
   // The payload view points into the frame, so the frame outlives the request.
