@@ -1,14 +1,21 @@
 #include "parley/protocol/client_request.hpp"
 
 #include <algorithm>
-#include <boost/json/parse.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <memory>
 
 #include "parley/protocol/client_id.hpp"
 #include "parley/protocol/utf8_validator.hpp"
+#include "request_fields.hpp"
 
 namespace parley::protocol {
 
 namespace json = boost::json;
+using detail::field_collector;
+using detail::field_name;
+using detail::field_value;
+using detail::frame_fields;
+using detail::value_kind;
 
 namespace {
 
@@ -16,126 +23,124 @@ request_error bad_request(std::string_view message, optional_cid cid = std::null
   return {error_code::bad_request, message, cid};
 }
 
-// A field's value, with null read as absent (protocol.md).
-const json::value* field(const json::object& object, std::string_view name) {
-  const json::value* v = object.if_contains(name);
-  return v && !v->is_null() ? v : nullptr;
+// A string field of at most max_bytes; nullopt when absent, of another kind, or longer.
+std::optional<std::string_view> string_field(const frame_fields& fields, field_name name,
+                                             std::size_t max_bytes = std::string_view::npos) {
+  const field_value& v = fields[name];
+  if (v.kind != value_kind::string || v.text.size() > max_bytes) return std::nullopt;
+  return v.text;
 }
 
-std::optional<std::string_view> string_field(const json::object& object, std::string_view name) {
-  const json::value* v = field(object, name);
-  if (!v || !v->is_string()) return std::nullopt;
-  return std::string_view(v->get_string());
+// An optional string field (cid, name, mime): absent, or a string of at most max_bytes. False
+// when it is neither.
+bool read_optional_string(const frame_fields& fields, field_name name, std::size_t max_bytes,
+                          std::optional<std::string_view>& out) {
+  if (fields[name].kind == value_kind::absent) return true;
+  out = string_field(fields, name, max_bytes);
+  return out.has_value();
 }
 
-// The `cid`: absent, or a string of at most max_cid_bytes. False when it is neither.
-bool read_cid(const json::object& object, optional_cid& cid) {
-  const json::value* v = field(object, "cid");
-  if (!v) return true;
-  if (!v->is_string() || v->get_string().size() > max_cid_bytes) return false;
-  cid = std::string_view(v->get_string());
-  return true;
+bool read_cid(const frame_fields& fields, optional_cid& cid) {
+  return read_optional_string(fields, field_name::cid, max_cid_bytes, cid);
 }
 
-// An id named by the client: a string no longer than any client id. One with other characters
+// The recipient field `to`: a string no longer than any client id. One with other characters
 // is accepted and simply never online, as an unknown id is.
-bool is_id_string(const json::value& v) {
-  return v.is_string() && v.get_string().size() <= max_client_id_bytes;
+std::optional<std::string_view> recipient(const frame_fields& fields) {
+  return string_field(fields, field_name::to, max_client_id_bytes);
 }
 
-// The recipient field `to`.
-std::optional<std::string_view> recipient(const json::object& object) {
-  const json::value* to = field(object, "to");
-  if (!to || !is_id_string(*to)) return std::nullopt;
-  return std::string_view(to->get_string());
-}
-
-request parse_msg(const json::object& object, optional_cid cid) {
-  auto to = recipient(object);
-  auto text = string_field(object, "text");
+request parse_msg(const frame_fields& fields, optional_cid cid) {
+  auto to = recipient(fields);
+  auto text = string_field(fields, field_name::text);
   if (!to || !text)
     return bad_request("msg needs \"to\" (a string of at most 64 bytes) and \"text\" (a string)",
                        cid);
   return msg_request{*to, *text, cid};
 }
 
-request parse_watch(const json::object& object, optional_cid cid, std::size_t max_ids) {
-  const json::value* ids = field(object, "ids");
-  if (!ids || !ids->is_array())
-    return bad_request("watch needs \"ids\", an array of strings of at most 64 bytes", cid);
-  const json::array& array = ids->get_array();
-  if (array.size() > max_ids) return bad_request("watch lists too many ids", cid);
+// The ids are counted before they are checked, and duplicates are dropped (first kept) last.
+request parse_watch(const frame_fields& fields, optional_cid cid, std::size_t max_ids) {
+  constexpr std::string_view ill_typed =
+      "watch needs \"ids\", an array of strings of at most 64 bytes";
+  if (fields[field_name::ids].kind != value_kind::array) return bad_request(ill_typed, cid);
+  if (fields.id_count > max_ids) return bad_request("watch lists too many ids", cid);
+  if (!fields.all_ids) return bad_request(ill_typed, cid);
   watch_request watch{{}, cid};
-  watch.ids.reserve(array.size());
-  for (const json::value& id : array) {
-    if (!is_id_string(id)) {
-      return bad_request("watch needs \"ids\", an array of strings of at most 64 bytes", cid);
-    }
-    std::string_view view = id.get_string();
-    if (std::find(watch.ids.begin(), watch.ids.end(), view) == watch.ids.end()) {
-      watch.ids.push_back(view);
+  watch.ids.reserve(fields.ids.size());
+  for (std::string_view id : fields.ids) {
+    if (std::find(watch.ids.begin(), watch.ids.end(), id) == watch.ids.end()) {
+      watch.ids.push_back(id);
     }
   }
   return watch;
 }
 
-request parse_typed(const json::object& object, std::string_view type, optional_cid cid,
+request parse_typed(const frame_fields& fields, std::string_view type, optional_cid cid,
                     const request_limits& limits) {
-  if (type == "msg") return parse_msg(object, cid);
+  if (type == "msg") return parse_msg(fields, cid);
   if (type == "who") return who_request{cid};
   if (type == "ping") return ping_request{cid};
-  if (type == "watch") return parse_watch(object, cid, limits.max_watch_ids);
+  if (type == "watch") return parse_watch(fields, cid, limits.max_watch_ids);
   if (type == "typing") {
-    auto to = recipient(object);
+    auto to = recipient(fields);
     if (!to) return bad_request("typing needs \"to\" (a string of at most 64 bytes)", cid);
     return typing_request{*to, cid};
   }
   return request_error{error_code::unknown_type, "unknown type", cid};
 }
 
-// A name or mime field of a file header: absent, or a string of at most max_bytes.
-bool read_optional_string(const json::object& object, std::string_view name, std::size_t max_bytes,
-                          std::optional<std::string_view>& out) {
-  const json::value* v = field(object, name);
-  if (!v) return true;
-  if (!v->is_string() || v->get_string().size() > max_bytes) return false;
-  out = std::string_view(v->get_string());
-  return true;
-}
-
 }  // namespace
 
-request_parser::request_parser(request_limits limits) : limits_(limits) {}
+// The SAX parser, kept from frame to frame so its memory is reused. basic_parser is
+// instantiated here and nowhere else.
+class request_parser::frame_reader {
+ public:
+  explicit frame_reader(std::size_t max_ids) : parser_(options(), max_ids) {}
 
-const json::object* request_parser::parse_object(std::string_view text, request_error& error) {
-  // A fresh resource each time: release() would keep the grown block size of a large frame,
-  // and the next large one would ask for four times more, without bound.
-  value_.reset();
-  memory_.emplace(initial_buffer_, sizeof initial_buffer_);
-  json::parse_options options;
-  options.max_depth = max_json_depth;
-  json::error_code ec;
-  value_.emplace(json::parse(text, ec, json::storage_ptr(&*memory_), options));
-  if (ec) {
-    error = {error_code::bad_json, "not valid JSON", std::nullopt};
-    return nullptr;
+  // Reads one JSON text: its fields (valid until the next read), or null with a bad_json error
+  // when it is not one JSON object. The same texts fail as with json::parse: the same parser,
+  // options and size limits, and nothing but whitespace allowed after the value.
+  const frame_fields* read(std::string_view text, request_error& error) {
+    parser_.reset();
+    parser_.handler().reset(text.size());
+    json::error_code ec;
+    std::size_t used = parser_.write_some(false, text.data(), text.size(), ec);
+    if (ec || used != text.size()) {
+      error = {error_code::bad_json, "not valid JSON", std::nullopt};
+      return nullptr;
+    }
+    if (!parser_.handler().fields().is_object) {
+      error = {error_code::bad_json, "not a JSON object", std::nullopt};
+      return nullptr;
+    }
+    return &parser_.handler().fields();
   }
-  if (!value_->is_object()) {
-    error = {error_code::bad_json, "not a JSON object", std::nullopt};
-    return nullptr;
+
+ private:
+  static json::parse_options options() {
+    json::parse_options options;
+    options.max_depth = max_json_depth;
+    return options;
   }
-  return &value_->get_object();
-}
+
+  json::basic_parser<field_collector> parser_;
+};
+
+request_parser::request_parser(request_limits limits)
+    : limits_(limits), reader_(std::make_unique<frame_reader>(limits.max_watch_ids)) {}
+
+request_parser::~request_parser() = default;
 
 request request_parser::parse_text(std::string_view frame) {
   request_error error{};
-  const json::object* object = parse_object(frame, error);
-  if (!object) return error;
+  const frame_fields* fields = reader_->read(frame, error);
+  if (!fields) return error;
   optional_cid cid;
-  if (!read_cid(*object, cid)) return bad_request("cid must be a string of at most 64 bytes");
-  auto type = string_field(*object, "type");
+  if (!read_cid(*fields, cid)) return bad_request("cid must be a string of at most 64 bytes");
+  auto type = string_field(*fields, field_name::type);
   if (!type) return bad_request("missing \"type\" (a string)", cid);
-  return parse_typed(*object, *type, cid, limits_);
+  return parse_typed(*fields, *type, cid, limits_);
 }
 
 request request_parser::parse_binary(std::string_view frame) {
@@ -150,18 +155,18 @@ request request_parser::parse_binary(std::string_view frame) {
     return request_error{error_code::bad_json, "binary header is not UTF-8", std::nullopt};
   }
   request_error error{};
-  const json::object* object = parse_object(header, error);
-  if (!object) return error;
+  const frame_fields* fields = reader_->read(header, error);
+  if (!fields) return error;
   file_request file{};
-  if (!read_cid(*object, file.cid)) return bad_request("cid must be a string of at most 64 bytes");
-  auto to = recipient(*object);
+  if (!read_cid(*fields, file.cid)) return bad_request("cid must be a string of at most 64 bytes");
+  auto to = recipient(*fields);
   if (!to)
     return bad_request("binary header needs \"to\" (a string of at most 64 bytes)", file.cid);
   file.to = *to;
-  if (!read_optional_string(*object, "name", max_file_name_bytes, file.name)) {
+  if (!read_optional_string(*fields, field_name::name, max_file_name_bytes, file.name)) {
     return bad_request("\"name\" must be a string of at most 255 bytes", file.cid);
   }
-  if (!read_optional_string(*object, "mime", max_file_mime_bytes, file.mime)) {
+  if (!read_optional_string(*fields, field_name::mime, max_file_mime_bytes, file.mime)) {
     return bad_request("\"mime\" must be a string of at most 127 bytes", file.cid);
   }
   file.payload = frame.substr(2 + header_size);

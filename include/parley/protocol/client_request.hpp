@@ -1,7 +1,6 @@
 #pragma once
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/value.hpp>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <variant>
@@ -62,22 +61,23 @@ inline constexpr std::size_t max_file_mime_bytes = 127;
 inline constexpr std::size_t max_json_depth = 32;
 
 // Turns client frames into requests, checking them against protocol.md. One parser per
-// thread: it reuses its memory from one frame to the next.
+// thread: it reuses its memory from one frame to the next. The JSON is read in one streaming
+// pass that keeps only the top-level fields protocol.md names; no document tree is built.
 class request_parser {
  public:
   explicit request_parser(request_limits limits = {});
+  ~request_parser();
+  request_parser(const request_parser&) = delete;
+  request_parser& operator=(const request_parser&) = delete;
 
   request parse_text(std::string_view frame);
   request parse_binary(std::string_view frame);
 
  private:
-  // The frame's JSON object, or a request_error (bad_json) in `error`.
-  const boost::json::object* parse_object(std::string_view text, request_error& error);
+  class frame_reader;  // Boost.JSON's SAX parser and what it keeps; in client_request.cpp
 
   request_limits limits_;
-  unsigned char initial_buffer_[4096];
-  std::optional<boost::json::monotonic_resource> memory_;  // over initial_buffer_ first
-  std::optional<boost::json::value> value_;                // lives in memory_
+  std::unique_ptr<frame_reader> reader_;
 };
 
 }  // namespace parley::protocol

@@ -57,6 +57,12 @@ std::string nested_object(std::size_t depth, char open = '[') {
   return s;
 }
 
+// The message of an error request, or a description of what came instead.
+std::string message_of(const request& r) {
+  const auto* e = std::get_if<request_error>(&r);
+  return e ? std::string(e->message) : describe(r);
+}
+
 class ClientRequest : public testing::Test {
  protected:
   request_parser parser;
@@ -363,6 +369,293 @@ TEST_F(ClientRequest, NestingUpToThirtyTwoLevels) {
   EXPECT_EQ(max_json_depth, 32u);
 }
 
+// --- what the streaming parse must keep doing ------------------------------------------------
+
+// Boost.JSON's DOM (json::parse, Boost 1.81) keeps the last of duplicate keys, whatever the
+// earlier values were: a later null erases an earlier string, a later good value repairs an
+// earlier bad one. The parser keeps that rule.
+TEST_F(ClientRequest, DuplicateKeysTheLastOneCounts) {
+  request r = parser.parse_text(R"({"type":"who","type":"ping"})");
+  EXPECT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  r = parser.parse_text(R"({"type":5,"type":"ping"})");
+  EXPECT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_TRUE(
+      is_error(parser.parse_text(R"({"type":"ping","type":null})"), error_code::bad_request));
+
+  r = parser.parse_text(R"({"type":"ping","cid":"a","cid":"b"})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, "b");
+  r = parser.parse_text(R"({"type":"ping","cid":"a","cid":null})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, std::nullopt);
+  r = parser.parse_text(R"({"type":"ping","cid":5,"cid":"ok"})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, "ok");
+  EXPECT_TRUE(is_error(parser.parse_text(R"({"type":"ping","cid":"ok","cid":5})"),
+                       error_code::bad_request));
+
+  r = parser.parse_text(R"({"type":"msg","to":"a","text":"x","to":"b","text":"y","to":"c"})");
+  ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<msg_request>(r).to, "c");
+  EXPECT_EQ(std::get<msg_request>(r).text, "y");
+  EXPECT_TRUE(is_error(parser.parse_text(R"({"type":"msg","to":"a","text":"x","to":[],"cid":"c"})"),
+                       error_code::bad_request, "c"));
+}
+
+TEST_F(ClientRequest, DuplicateIdsKeysTheLastOneCounts) {
+  request_parser small({.max_watch_ids = 3});
+  for (const char* frame : {R"({"type":"watch","ids":["a"],"ids":["b","c"]})",
+                            R"({"type":"watch","ids":[5],"ids":["b","c"]})",
+                            R"({"type":"watch","ids":"x","ids":["b","c","b"]})",
+                            R"({"type":"watch","ids":["a","b","c","d"],"ids":["b","c"]})",
+                            R"({"type":"watch","ids":null,"ids":["b","c"]})"}) {
+    request r = small.parse_text(frame);
+    ASSERT_TRUE(std::holds_alternative<watch_request>(r)) << describe(r) << " " << frame;
+    EXPECT_EQ(std::get<watch_request>(r).ids, (std::vector<std::string_view>{"b", "c"})) << frame;
+  }
+  EXPECT_TRUE(is_error(small.parse_text(R"({"type":"watch","ids":["a"],"ids":null})"),
+                       error_code::bad_request));
+  EXPECT_EQ(message_of(small.parse_text(R"({"type":"watch","ids":["a"],"ids":["a","b","c","d"]})")),
+            "watch lists too many ids");
+}
+
+TEST_F(ClientRequest, DuplicateKeysInAFileHeader) {
+  const std::string frame = binary_frame(
+      R"({"to":"a","name":"x","mime":"m","cid":"c","to":"b","name":null,"mime":"n","cid":"d"})");
+  request r = parser.parse_binary(frame);
+  const auto* f = std::get_if<file_request>(&r);
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->to, "b");
+  EXPECT_EQ(f->name, std::nullopt);
+  EXPECT_EQ(f->mime, "n");
+  EXPECT_EQ(f->cid, "d");
+}
+
+// A key is compared once decoded, so an escaped key is the same key.
+TEST_F(ClientRequest, EscapedKeysAreTheSameKeys) {
+  request r =
+      parser.parse_text(R"({"\u0074ype":"msg","t\u006f":"6001","te\u0078t":"hi","ci\u0064":"c"})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "6001");
+  EXPECT_EQ(m->text, "hi");
+  EXPECT_EQ(m->cid, "c");
+  r = parser.parse_text(R"({"type":"ping","cid":"a","\u0063id":"b"})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, "b");
+}
+
+// Only exact top-level keys count: a prefix, an extension, or the same key in a nested object
+// is an unknown field.
+TEST_F(ClientRequest, OnlyTopLevelKeysCount) {
+  request r = parser.parse_text(
+      R"({"typ":"msg","typeX":"msg","":"msg","x":{"type":"msg","cid":5,"to":1},"y":[{"cid":7}],)"
+      R"("type":"ping","z":{"ids":3,"a":{"type":"who"}}})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, std::nullopt);
+
+  r = parser.parse_text(
+      R"({"x":{"to":"z","text":"w"},"type":"msg","to":"6001","text":"hi","t":{"text":5}})");
+  ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<msg_request>(r).to, "6001");
+  EXPECT_EQ(std::get<msg_request>(r).text, "hi");
+
+  r = parser.parse_text(R"({"type":"watch","x":{"ids":5},"ids":["a"],"y":{"ids":[1]}})");
+  ASSERT_TRUE(std::holds_alternative<watch_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<watch_request>(r).ids, (std::vector<std::string_view>{"a"}));
+}
+
+TEST_F(ClientRequest, UnknownFieldsOfEveryKindAreSkipped) {
+  request r = parser.parse_text(
+      R"({"a":-0.5e-3,"b":18446744073709551615,"c":-9223372036854775808,"d":true,"e":false,)"
+      R"("f":null,"g":"s\"\\\n\u00e9\ud83d\ude00","h":[[[],{}],[1,"x",null]],"i":{"j":{"k":[]}},)"
+      R"("type":"msg","to":"6001","text":"t","l":[true,false,null,0,"\u0000"]})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->text, "t");
+}
+
+TEST_F(ClientRequest, EscapesInEveryKeptField) {
+  request r = parser.parse_text(
+      R"({"type":"msg","to":"\ud83d\ude00\n","text":"a\"b\\c\/d\b\f\n\r\t\u0001","cid":"c\"\u00e9"})");
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "\xF0\x9F\x98\x80\n");
+  EXPECT_EQ(m->text, "a\"b\\c/d\b\f\n\r\t\x01");
+  EXPECT_EQ(m->cid, "c\"\xC3\xA9");
+
+  r = parser.parse_text(R"({"type":"watch","ids":["\u0061","a","\u0062\n","b\n"],"cid":"\t"})");
+  const auto* w = std::get_if<watch_request>(&r);
+  ASSERT_NE(w, nullptr) << describe(r);
+  EXPECT_EQ(w->ids, (std::vector<std::string_view>{"a", "b\n"}));
+  EXPECT_EQ(w->cid, "\t");
+
+  const std::string frame =
+      binary_frame(R"({"to":"\u0036001","name":"c\u00e4t.png","mime":"image\/png"})", "p");
+  r = parser.parse_binary(frame);
+  const auto* f = std::get_if<file_request>(&r);
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->to, "6001");
+  EXPECT_EQ(f->name, "c\xC3\xA4t.png");
+  EXPECT_EQ(f->mime, "image/png");
+}
+
+// Escaped strings longer than any internal buffer of the JSON parser, so they arrive in pieces.
+TEST_F(ClientRequest, LongEscapedStrings) {
+  std::string escaped, decoded;
+  for (int i = 0; i < 5000; ++i) {
+    escaped += i % 7 ? "ab\\n" : "\\u00e9\\ud83d\\ude00\\\"";
+    decoded += i % 7 ? "ab\n" : "\xC3\xA9\xF0\x9F\x98\x80\"";
+  }
+  std::string prefix(10000, 'p');
+  std::string frame = R"({"type":"msg","to":"6001","text":")" + prefix + escaped + prefix +
+                      R"(","cid":"x","k)" + escaped + R"(":")" + escaped + R"("})";
+  request r = parser.parse_text(frame);
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->text, prefix + decoded + prefix);
+  EXPECT_EQ(m->to, "6001");
+  EXPECT_EQ(m->cid, "x");
+}
+
+// Each limit is on decoded bytes: an escaped cid of 64 bytes is fine, of 65 is not.
+TEST_F(ClientRequest, EscapedCidIsMeasuredDecoded) {
+  std::string cid;
+  for (int i = 0; i < 64; ++i)
+    cid += "\\u0041";
+  request r = parser.parse_text(R"({"type":"ping","cid":")" + cid + R"("})");
+  ASSERT_TRUE(std::holds_alternative<ping_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<ping_request>(r).cid, std::string(64, 'A'));
+  EXPECT_TRUE(is_error(parser.parse_text(R"({"type":"ping","cid":")" + cid + R"(\n"})"),
+                       error_code::bad_request));
+}
+
+TEST_F(ClientRequest, CidOfEveryOtherKindIsBad) {
+  for (const char* cid : {"-1", "1.5", "18446744073709551615", "1e400", "false", "[]", "{}",
+                          R"({"cid":"c"})", R"(["c"])"}) {
+    std::string frame = R"({"type":"ping","cid":)" + std::string(cid) + "}";
+    request r = parser.parse_text(frame);
+    EXPECT_TRUE(is_error(r, error_code::bad_request)) << frame;
+    EXPECT_EQ(message_of(r), "cid must be a string of at most 64 bytes") << frame;
+  }
+}
+
+// The views of a request point into the parser, not into the frame: they outlive it.
+TEST_F(ClientRequest, RequestViewsDoNotPointIntoTheFrame) {
+  std::string frame = R"({"type":"msg","to":"6001","text":"hello","cid":"c1"})";
+  request r = parser.parse_text(frame);
+  std::fill(frame.begin(), frame.end(), 'X');
+  const auto* m = std::get_if<msg_request>(&r);
+  ASSERT_NE(m, nullptr) << describe(r);
+  EXPECT_EQ(m->to, "6001");
+  EXPECT_EQ(m->text, "hello");
+  EXPECT_EQ(m->cid, "c1");
+
+  std::string watch = R"({"type":"watch","ids":["a","b"]})";
+  r = parser.parse_text(watch);
+  std::fill(watch.begin(), watch.end(), 'X');
+  ASSERT_TRUE(std::holds_alternative<watch_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<watch_request>(r).ids, (std::vector<std::string_view>{"a", "b"}));
+
+  std::string file = binary_frame(R"({"to":"6001","name":"n","mime":"m","cid":"c"})", "P");
+  r = parser.parse_binary(file);
+  std::fill(file.begin(), file.end() - 1, 'X');  // all but the payload, which is the frame's
+  const auto* f = std::get_if<file_request>(&r);
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->to, "6001");
+  EXPECT_EQ(f->name, "n");
+  EXPECT_EQ(f->mime, "m");
+  EXPECT_EQ(f->cid, "c");
+  EXPECT_EQ(f->payload, "P");
+}
+
+TEST_F(ClientRequest, ErrorMessages) {
+  EXPECT_EQ(message_of(parser.parse_text("")), "not valid JSON");
+  EXPECT_EQ(message_of(parser.parse_text(" \t\r\n")), "not valid JSON");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"ping"} x)")), "not valid JSON");
+  EXPECT_EQ(message_of(parser.parse_text(R"([1] x)")), "not valid JSON");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"ping",)")), "not valid JSON");
+  EXPECT_EQ(message_of(parser.parse_text(R"([{"type":"ping"}])")), "not a JSON object");
+  EXPECT_EQ(message_of(parser.parse_text(" \"x\" ")), "not a JSON object");
+  EXPECT_EQ(message_of(parser.parse_text("null")), "not a JSON object");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"ping","cid":5})")),
+            "cid must be a string of at most 64 bytes");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":5})")), "missing \"type\" (a string)");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"x"})")), "unknown type");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"msg","to":"a"})")),
+            "msg needs \"to\" (a string of at most 64 bytes) and \"text\" (a string)");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"typing"})")),
+            "typing needs \"to\" (a string of at most 64 bytes)");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"watch","ids":{}})")),
+            "watch needs \"ids\", an array of strings of at most 64 bytes");
+  EXPECT_EQ(message_of(parser.parse_binary(binary_frame(R"({"name":"n"})"))),
+            "binary header needs \"to\" (a string of at most 64 bytes)");
+  EXPECT_EQ(message_of(parser.parse_binary(binary_frame(R"({"to":"a","name":1})"))),
+            "\"name\" must be a string of at most 255 bytes");
+  EXPECT_EQ(message_of(parser.parse_binary(binary_frame(R"({"to":"a","mime":1})"))),
+            "\"mime\" must be a string of at most 127 bytes");
+  EXPECT_EQ(message_of(parser.parse_binary(binary_frame("[]"))), "not a JSON object");
+  EXPECT_EQ(message_of(parser.parse_binary(binary_frame("{"))), "not valid JSON");
+}
+
+// The number of ids is checked before their kinds, and before duplicates are dropped.
+TEST_F(ClientRequest, WatchCountsIdsBeforeCheckingThem) {
+  request_parser small({.max_watch_ids = 3});
+  EXPECT_EQ(message_of(small.parse_text(R"({"type":"watch","ids":["a",5,"b","c"]})")),
+            "watch lists too many ids");
+  EXPECT_EQ(message_of(small.parse_text(R"({"type":"watch","ids":["a","a","a","a"]})")),
+            "watch lists too many ids");
+  EXPECT_EQ(message_of(small.parse_text(R"({"type":"watch","ids":["a",[1,2,3,4],"b"]})")),
+            "watch needs \"ids\", an array of strings of at most 64 bytes");
+  request r = small.parse_text(R"({"type":"watch","ids":["a","a","b"]})");
+  ASSERT_TRUE(std::holds_alternative<watch_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<watch_request>(r).ids, (std::vector<std::string_view>{"a", "b"}));
+}
+
+// Nesting counts every array and object, the outer object included: 32 levels are JSON, 33 are
+// not, whichever field holds them and whatever the outer value is.
+TEST_F(ClientRequest, NestingLimitIsExactlyThirtyTwo) {
+  auto nest = [](std::size_t levels, std::string_view inner) {
+    std::string s;
+    for (std::size_t i = 0; i < levels; ++i)
+      s += i % 2 ? R"({"k":)" : "[";
+    s += inner;
+    for (std::size_t i = levels; i-- > 0;)
+      s += i % 2 ? "}" : "]";
+    return s;
+  };
+  // The outer object is level 1; "x" holds levels 2 and up.
+  auto frame = [&](std::size_t levels) {
+    return R"({"type":"ping","x":)" + nest(levels - 1, "1") + "}";
+  };
+  EXPECT_TRUE(std::holds_alternative<ping_request>(parser.parse_text(frame(32))));
+  EXPECT_EQ(message_of(parser.parse_text(frame(33))), "not valid JSON");
+
+  auto ids = [&](std::size_t levels) {
+    return R"({"type":"watch","ids":[)" + nest(levels - 2, R"("a")") + "]}";
+  };
+  EXPECT_EQ(message_of(parser.parse_text(ids(32))),
+            "watch needs \"ids\", an array of strings of at most 64 bytes");
+  EXPECT_EQ(message_of(parser.parse_text(ids(33))), "not valid JSON");
+
+  EXPECT_EQ(message_of(parser.parse_text(nest(32, "1"))), "not a JSON object");
+  EXPECT_EQ(message_of(parser.parse_text(nest(33, "1"))), "not valid JSON");
+
+  const std::string ok = binary_frame(R"({"to":"a","x":)" + nest(31, "1") + "}");
+  EXPECT_TRUE(std::holds_alternative<file_request>(parser.parse_binary(ok)));
+  const std::string deep = binary_frame(R"({"to":"a","x":)" + nest(32, "1") + "}");
+  EXPECT_EQ(message_of(parser.parse_binary(deep)), "not valid JSON");
+}
+
+TEST_F(ClientRequest, TrailingWhitespaceIsFineAnythingElseIsNot) {
+  EXPECT_TRUE(
+      std::holds_alternative<ping_request>(parser.parse_text("{\"type\":\"ping\"} \t\r\n")));
+  for (const char* tail : {",", "]", "}", "0", "\"\"", "{}", "null", "\x01"}) {
+    std::string frame = std::string(R"({"type":"ping"} )") + tail;
+    EXPECT_EQ(message_of(parser.parse_text(frame)), "not valid JSON") << frame;
+  }
+}
+
 // --- the parser reuses its memory ------------------------------------------------------------
 
 TEST_F(ClientRequest, ParserIsReusableAcrossFramesOfAnySize) {
@@ -381,6 +674,18 @@ TEST_F(ClientRequest, ParserIsReusableAcrossFramesOfAnySize) {
 }
 
 // --- binary frames ---------------------------------------------------------------------------
+
+// Frames far larger than the usual ones, between small ones: each request reads its own frame.
+TEST_F(ClientRequest, ParserServesHugeFramesBetweenSmallOnes) {
+  for (std::size_t size : {200000u, 10u, 300000u, 70000u, 65000u, 1000u, 500000u}) {
+    std::string text(size, static_cast<char>('a' + size % 26));
+    request r = parser.parse_text(R"({"type":"msg","to":"t","text":")" + text + R"(","cid":"c"})");
+    ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+    EXPECT_EQ(std::get<msg_request>(r).text, text);
+    EXPECT_EQ(std::get<msg_request>(r).to, "t");
+    EXPECT_EQ(std::get<msg_request>(r).cid, "c");
+  }
+}
 
 TEST_F(ClientRequest, FileFromTheProtocol) {
   const std::string payload = std::string("\x89PNG\r\n\x1a\n\0\xFF", 10);
