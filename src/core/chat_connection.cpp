@@ -34,8 +34,8 @@ void chat_connection::close() {
   hub_.leave(member_);
 }
 
-bool chat_connection::admit(std::size_t size) {
-  auto now_ns = steady_nanos();
+bool chat_connection::admit(std::size_t size, const moment& at) {
+  auto now_ns = at.steady_ns;
   // The byte bucket is only charged for messages the message bucket lets through.
   if (messages_.try_take(now_ns) && bytes_.try_take(now_ns, static_cast<double>(size))) {
     strikes_ = 0;
@@ -46,26 +46,26 @@ bool chat_connection::admit(std::size_t size) {
   return false;
 }
 
-void chat_connection::on_text(std::string_view frame) {
-  if (admit(frame.size())) handle(parser_.parse_text(frame));
+void chat_connection::on_text(std::string_view frame, const moment& at) {
+  if (admit(frame.size(), at)) handle(parser_.parse_text(frame), at);
 }
 
-void chat_connection::on_binary(std::string_view frame) {
-  if (admit(frame.size())) handle(parser_.parse_binary(frame));
+void chat_connection::on_binary(std::string_view frame, const moment& at) {
+  if (admit(frame.size(), at)) handle(parser_.parse_binary(frame), at);
 }
 
-void chat_connection::on_text_too_large(std::size_t size) {
-  if (!admit(size)) return;
+void chat_connection::on_text_too_large(std::size_t size, const moment& at) {
+  if (!admit(size, at)) return;
   reply_error(error_code::too_large, std::nullopt,
               "text message of " + std::to_string(size) + " bytes is over the limit of " +
                   std::to_string(limits_.max_text_bytes));
 }
 
-void chat_connection::handle(const request& request) {
-  std::visit([this](const auto& r) { handle(r); }, request);
+void chat_connection::handle(const request& request, const moment& at) {
+  std::visit([&](const auto& r) { handle(r, at); }, request);
 }
 
-void chat_connection::handle(const request_error& error) {
+void chat_connection::handle(const request_error& error, const moment&) {
   reply_error(error.code, error.cid, error.message);
 }
 
@@ -76,34 +76,34 @@ void chat_connection::reply_error(error_code code, optional_cid cid, std::string
 }
 
 template <typename Build>
-void chat_connection::route(std::string_view to, optional_cid cid, Build build) {
+void chat_connection::route(std::string_view to, optional_cid cid, std::int64_t ts, Build build) {
   message_id mid = hub_.next_message_id();
-  if (!hub_.route(member_, to, build(mid, unix_millis()))) {
+  if (!hub_.route(member_, to, build(mid, ts))) {
     std::string message = "Client #" + std::string(to) + " is not online";
     return reply_error(error_code::offline, cid, message, to);
   }
   if (cid) reply(ack_frame(*cid, mid));
 }
 
-void chat_connection::handle(const msg_request& msg) {
-  route(msg.to, msg.cid, [&](std::string_view mid, std::int64_t ts) {
+void chat_connection::handle(const msg_request& msg, const moment& at) {
+  route(msg.to, msg.cid, at.unix_ms, [&](std::string_view mid, std::int64_t ts) {
     return chat_message_frame(member_.id, msg.to, msg.text, mid, ts);
   });
 }
 
-void chat_connection::handle(const file_request& file) {
-  route(file.to, file.cid, [&](std::string_view mid, std::int64_t ts) {
+void chat_connection::handle(const file_request& file, const moment& at) {
+  route(file.to, file.cid, at.unix_ms, [&](std::string_view mid, std::int64_t ts) {
     return file_frame({member_.id, file.to, file.name, file.mime, mid, ts}, file.payload);
   });
 }
 
-void chat_connection::handle(const who_request& who) {
+void chat_connection::handle(const who_request& who, const moment&) {
   hub::online_list list = hub_.who(limits_.max_who_ids);
   std::vector<std::string_view> ids(list.ids.begin(), list.ids.end());
   reply(who_frame(ids, list.total, who.cid));
 }
 
-void chat_connection::handle(const watch_request& watch) {
+void chat_connection::handle(const watch_request& watch, const moment&) {
   std::size_t added = 0;
   for (std::string_view id : watch.ids) {
     added +=
@@ -117,12 +117,12 @@ void chat_connection::handle(const watch_request& watch) {
   hub_.watch(member_, watch.ids);
 }
 
-void chat_connection::handle(const typing_request& typing) {
+void chat_connection::handle(const typing_request& typing, const moment&) {
   hub_.notify(typing.to, typing_frame(member_.id));
 }
 
-void chat_connection::handle(const ping_request& ping) {
-  reply(pong_frame(unix_millis(), ping.cid));
+void chat_connection::handle(const ping_request& ping, const moment& at) {
+  reply(pong_frame(at.unix_ms, ping.cid));
 }
 
 }  // namespace parley::core

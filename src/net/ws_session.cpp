@@ -47,6 +47,7 @@ void ws_session::start() {
   if (!partial_.empty()) {
     std::string received = std::move(partial_);
     partial_ = std::string();
+    worker_.stamp_read();
     parse(received.data(), received.size());
   }
   if (finished_) return;
@@ -104,6 +105,7 @@ ws_session::read_outcome ws_session::read_some() {
   if (partial_.empty() || discard) {
     asked = worker_.read_buffer_size();
     n = transport_.read_some(asio::buffer(worker_.read_buffer(), asked), ec);
+    if (!ec) heard(n);
     if (!ec && !discard) parse(worker_.read_buffer(), n);
   } else {
     std::size_t old = partial_.size();
@@ -112,6 +114,7 @@ ws_session::read_outcome ws_session::read_some() {
     asked = target - old;
     n = transport_.read_some(asio::buffer(partial_.data() + old, asked), ec);
     partial_.resize(old + (ec ? 0 : n));
+    if (!ec) heard(n);
     if (!ec) parse(partial_.data(), partial_.size());
   }
   if (ec == asio::error::would_block) return read_outcome::nothing;
@@ -119,9 +122,13 @@ ws_session::read_outcome ws_session::read_some() {
     finish(peer_closed_ || closing_ ? close_code_ : 1006, ec.message());
     return read_outcome::nothing;
   }
-  last_heard_ = clock::now();
-  worker_.stats().bytes_in.add(n);
   return n == asked ? read_outcome::filled : read_outcome::partial;
+}
+
+// `bytes` arrived: the clocks are read once for every message in them.
+void ws_session::heard(std::size_t bytes) {
+  last_heard_ = clock::time_point(std::chrono::nanoseconds(worker_.stamp_read().steady_ns));
+  worker_.stats().bytes_in.add(bytes);
 }
 
 // Handles every complete frame in data[0, size) and keeps the rest in partial_.
@@ -154,15 +161,15 @@ void ws_session::on_message(Handle handle) {
 }
 
 void ws_session::on_text(std::string_view payload) {
-  on_message([&] { chat_.on_text(payload); });
+  on_message([&] { chat_.on_text(payload, worker_.read_time()); });
 }
 
 void ws_session::on_text_too_large(std::size_t size) {
-  on_message([&] { chat_.on_text_too_large(size); });
+  on_message([&] { chat_.on_text_too_large(size, worker_.read_time()); });
 }
 
 void ws_session::on_binary(std::string_view payload) {
-  on_message([&] { chat_.on_binary(payload); });
+  on_message([&] { chat_.on_binary(payload, worker_.read_time()); });
 }
 
 void ws_session::on_ping(std::string_view payload) {

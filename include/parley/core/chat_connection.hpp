@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "parley/core/clock.hpp"
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
 #include "parley/core/rate_limiter.hpp"
@@ -34,9 +35,10 @@ class chat_connection {
 
   // Sends `welcome`, then joins the hub, which holds `self_ref` until close(). First call.
   void open(std::weak_ptr<sink> self_ref);
-  void on_text(std::string_view frame);
-  void on_binary(std::string_view frame);
-  void on_text_too_large(std::size_t size);
+  // A message from the client, read at `at`.
+  void on_text(std::string_view frame, const moment& at = moment::now());
+  void on_binary(std::string_view frame, const moment& at = moment::now());
+  void on_text_too_large(std::size_t size, const moment& at = moment::now());
   // True once the client has gone on sending over its rate for max_rate_strikes messages in a
   // row: its connection is to be closed with 1008.
   bool abusive() const { return strikes_ >= limits_.max_rate_strikes; }
@@ -46,20 +48,20 @@ class chat_connection {
   const std::string& id() const { return member_.id; }
 
  private:
-  void handle(const protocol::request& request);
-  void handle(const protocol::request_error& error);
-  void handle(const protocol::msg_request& msg);
-  void handle(const protocol::who_request& who);
-  void handle(const protocol::watch_request& watch);
-  void handle(const protocol::typing_request& typing);
-  void handle(const protocol::ping_request& ping);
-  void handle(const protocol::file_request& file);
+  void handle(const protocol::request& request, const moment& at);
+  void handle(const protocol::request_error& error, const moment& at);
+  void handle(const protocol::msg_request& msg, const moment& at);
+  void handle(const protocol::who_request& who, const moment& at);
+  void handle(const protocol::watch_request& watch, const moment& at);
+  void handle(const protocol::typing_request& typing, const moment& at);
+  void handle(const protocol::ping_request& ping, const moment& at);
+  void handle(const protocol::file_request& file, const moment& at);
   // Routes a frame built by `build(mid, ts)` to `to`, then acks or answers `offline`.
   template <typename Build>
-  void route(std::string_view to, protocol::optional_cid cid, Build build);
+  void route(std::string_view to, protocol::optional_cid cid, std::int64_t ts, Build build);
   void reply(protocol::shared_frame frame) { member_.self->deliver(std::move(frame)); }
   // Takes one message of `size` bytes from the rate buckets, or answers `rate_limited`.
-  bool admit(std::size_t size);
+  bool admit(std::size_t size, const moment& at);
   void reply_error(protocol::error_code code, protocol::optional_cid cid, std::string_view message,
                    protocol::optional_cid to = std::nullopt);
 

@@ -16,4 +16,13 @@ inline std::int64_t steady_nanos() {
   return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+// One reading of both clocks. Messages read from the socket together are stamped with one, so
+// a batch of them costs two clock readings, not two per message.
+struct moment {
+  std::int64_t steady_ns;  // for rate limits
+  std::int64_t unix_ms;    // for `ts`
+
+  static moment now() { return {steady_nanos(), unix_millis()}; }
+};
+
 }  // namespace parley::core

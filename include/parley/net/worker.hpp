@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "parley/core/clock.hpp"
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
 #include "parley/net/poller.hpp"
@@ -48,6 +49,10 @@ class worker {
   char* read_buffer() { return read_buffer_.data(); }
   std::size_t read_buffer_size() const { return read_buffer_.size(); }
   const protocol::shared_frame& ping_frame() const { return ping_frame_; }
+  // The clocks read once for the bytes a session has just read: every message parsed from
+  // them is stamped with it (read_time() until the next stamp).
+  const core::moment& stamp_read() { return read_time_ = core::moment::now(); }
+  const core::moment& read_time() const { return read_time_; }
 
   void add(ws_session& session);
   void remove(ws_session& session);
@@ -80,6 +85,7 @@ class worker {
   protocol::request_parser parser_;
   core::counters stats_;
   protocol::shared_frame ping_frame_;
+  core::moment read_time_{};
   session_list sessions_;
   std::atomic<std::size_t> session_count_{0};
   std::vector<std::shared_ptr<ws_session>> to_flush_;

@@ -81,6 +81,7 @@ class ws_session final : public core::sink,
     nothing,  // would block, or the connection ended
   };
   read_outcome read_some();
+  void heard(std::size_t bytes);
   void parse(char* data, std::size_t size);
   template <typename Handle>
   void on_message(Handle handle);
