@@ -3,6 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <string>
+#include <utility>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <cerrno>
 
 #include "parley/net/tls_context.hpp"
 
@@ -18,6 +24,23 @@ constexpr std::size_t ciphertext_read_bytes = 16 * 1024 + 512;
 // connection's queued ciphertext stays bounded.
 constexpr std::size_t plaintext_per_write = 64 * 1024;
 
+// What a recv() or sendmsg() on the detached descriptor returned, as Asio would report it:
+// would_block when nothing could be done, eof for a read of nothing.
+std::size_t finish_io(ssize_t n, error_code& ec, bool reading) {
+  if (n > 0 || (n == 0 && !reading)) {
+    ec = {};
+    return static_cast<std::size_t>(n);
+  }
+  if (n == 0) {
+    ec = asio::error::eof;
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    ec = asio::error::would_block;
+  } else {
+    ec = error_code(errno, asio::error::get_system_category());
+  }
+  return 0;
+}
+
 error_code tls_failure() {
   spdlog::debug("TLS: {}", last_tls_error());
   return make_error_code(boost::system::errc::protocol_error);
@@ -30,14 +53,61 @@ transport::transport(asio::ip::tcp::socket socket, SSL_CTX* tls)
   socket_.non_blocking(true, ignored);
 }
 
+transport::transport(transport&& other) noexcept
+    : socket_(std::move(other.socket_)),
+      detached_(std::exchange(other.detached_, -1)),
+      tls_(std::move(other.tls_)),
+      input_starved_(other.input_starved_),
+      received_any_(other.received_any_),
+      plain_http_on_tls_(other.plain_http_on_tls_) {}
+
+transport::~transport() {
+  close();
+}
+
+int transport::detach() {
+  error_code ec;
+  int fd = socket_.release(ec);
+  if (ec) return -1;
+  return detached_ = fd;
+}
+
 std::size_t transport::read_some(asio::mutable_buffer buffer, error_code& ec) {
-  if (!tls_) return socket_.read_some(buffer, ec);
+  if (!tls_) return socket_read(buffer, ec);
   return read_tls(buffer, ec);
 }
 
 std::size_t transport::write_some(const gathered_buffers& buffers, error_code& ec) {
-  if (!tls_) return socket_.write_some(buffers, ec);
+  if (!tls_) return socket_write(buffers, ec);
   return write_tls(buffers, ec);
+}
+
+std::size_t transport::socket_read(asio::mutable_buffer buffer, error_code& ec) {
+  if (detached_ < 0) return socket_.read_some(buffer, ec);
+  ssize_t n;
+  do {
+    n = ::recv(detached_, buffer.data(), buffer.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  return finish_io(n, ec, true);
+}
+
+template <typename ConstBufferSequence>
+std::size_t transport::socket_write(const ConstBufferSequence& buffers, error_code& ec) {
+  if (detached_ < 0) return socket_.write_some(buffers, ec);
+  iovec parts[max_buffers_per_write];
+  std::size_t count = 0;
+  for (auto it = asio::buffer_sequence_begin(buffers);
+       it != asio::buffer_sequence_end(buffers) && count < max_buffers_per_write; ++it) {
+    parts[count++] = {const_cast<void*>(it->data()), it->size()};
+  }
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = count;
+  ssize_t n;
+  do {
+    n = ::sendmsg(detached_, &message, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return finish_io(n, ec, false);
 }
 
 bool transport::input_buffered() const {
@@ -91,7 +161,7 @@ std::size_t transport::write_tls(const gathered_buffers& buffers, error_code& ec
 
 bool transport::receive_ciphertext(error_code& ec) {
   char ciphertext[ciphertext_read_bytes];
-  std::size_t n = socket_.read_some(asio::buffer(ciphertext), ec);
+  std::size_t n = socket_read(asio::buffer(ciphertext), ec);
   if (ec) return false;
   if (!received_any_ && n > 0) {
     received_any_ = true;
@@ -110,7 +180,7 @@ bool transport::receive_ciphertext(error_code& ec) {
 bool transport::send_ciphertext(error_code& ec) {
   while (!tls_->output().empty()) {
     std::string_view out = tls_->output();
-    std::size_t n = socket_.write_some(asio::buffer(out.data(), out.size()), ec);
+    std::size_t n = socket_write(asio::buffer(out.data(), out.size()), ec);
     if (ec) return false;
     tls_->consume_output(n);
   }
@@ -123,10 +193,15 @@ void transport::shutdown_send() {
     tls_->shutdown();
     send_ciphertext(ignored);
   }
-  socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  if (detached_ >= 0) {
+    ::shutdown(detached_, SHUT_WR);
+  } else {
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  }
 }
 
 void transport::close() {
+  if (detached_ >= 0) ::close(std::exchange(detached_, -1));
   error_code ignored;
   socket_.close(ignored);
 }

@@ -87,7 +87,7 @@ void worker::tick() {
 
 void worker::flush_soon(std::shared_ptr<ws_session> session) {
   to_flush_.push_back(std::move(session));
-  if (flush_posted_) return;
+  if (flush_posted_ || poller_.dispatching()) return;  // the batch's end flushes
   flush_posted_ = true;
   boost::asio::post(io_, [this] { flush_all(); });
 }

@@ -52,7 +52,8 @@ void ws_session::start() {
   }
   if (finished_) return;
   // Registering reports bytes already in the socket; TLS may hold some of its own.
-  if (!worker_.poller().add(transport_.socket().native_handle(), *this)) {
+  int fd = transport_.detach();
+  if (fd < 0 || !worker_.poller().add(fd, *this)) {
     return finish(static_cast<std::uint16_t>(close_code::internal_error), "cannot poll socket");
   }
   if (transport_.input_buffered()) read_soon(false);

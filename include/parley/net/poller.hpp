@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
+#include <functional>
 
 namespace parley::net {
 
@@ -28,7 +29,9 @@ class poller {
     ~client() = default;
   };
 
-  explicit poller(boost::asio::io_context& io);
+  // `after_batch` runs after each batch of events is delivered: the worker writes what the
+  // batch queued there, one write per connection, without another turn of the loop.
+  poller(boost::asio::io_context& io, std::function<void()> after_batch);
   ~poller();
   poller(const poller&) = delete;
   poller& operator=(const poller&) = delete;
@@ -39,16 +42,22 @@ class poller {
   bool add(int fd, client& target);
   // Starts waiting; events are then delivered on the io_context's thread while it runs.
   void start() { wait(); }
+  // True while a batch is being delivered (after_batch is still to come).
+  bool dispatching() const noexcept { return dispatching_; }
 
  private:
   void wait();
   void dispatch();
+  template <typename Call>
+  void guarded(Call&& call);
 
   // Events taken per epoll_wait call: more wait for the next turn of the loop.
   static constexpr int max_events = 256;
 
   int epoll_fd_;
   boost::asio::posix::stream_descriptor set_;
+  std::function<void()> after_batch_;
+  bool dispatching_ = false;
   std::array<epoll_event, max_events> events_;
 };
 

@@ -30,9 +30,19 @@ class transport {
   // `tls`: the server's TLS context, or null for plain TCP.
   transport(boost::asio::ip::tcp::socket socket, SSL_CTX* tls);
 
+  transport(transport&& other) noexcept;
+  transport& operator=(transport&&) = delete;
+  ~transport();
+
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   boost::asio::ip::tcp::socket& socket() noexcept { return socket_; }
   bool secure() const noexcept { return tls_ != nullptr; }
+
+  // Takes the socket out of Asio for good (the WebSocket phase, which waits through the
+  // worker's poller): Asio's reactor then neither wakes for its events nor keeps state for it.
+  // Only read_some(), write_some(), shutdown_send() and close() may be used afterwards.
+  // Returns the descriptor, or -1 (with Asio still holding it) when Asio refuses.
+  int detach();
 
   // Reads what is available now into `buffer`; would_block when nothing is.
   std::size_t read_some(boost::asio::mutable_buffer buffer, boost::system::error_code& ec);
@@ -116,7 +126,13 @@ class transport {
   // Sends queued ciphertext; false with ec set when some remains.
   bool send_ciphertext(boost::system::error_code& ec);
 
+  // The socket's reads and writes, through Asio or, once detached, on the descriptor.
+  std::size_t socket_read(boost::asio::mutable_buffer buffer, boost::system::error_code& ec);
+  template <typename ConstBufferSequence>
+  std::size_t socket_write(const ConstBufferSequence& buffers, boost::system::error_code& ec);
+
   boost::asio::ip::tcp::socket socket_;
+  int detached_ = -1;  // the descriptor once Asio has let go of it
   std::unique_ptr<tls_channel> tls_;
   bool input_starved_ = false;  // the last TLS read waited for the socket
   bool received_any_ = false;

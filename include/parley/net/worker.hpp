@@ -56,8 +56,9 @@ class worker {
 
   void add(ws_session& session);
   void remove(ws_session& session);
-  // Writes the session's queued frames once the current handler returns, together with
-  // whatever else the same turn of the loop queues for it (one write call per turn).
+  // Writes the session's queued frames once the current handler (or the poller's batch of
+  // events) is done, together with whatever else it queues for the session: one write call
+  // per turn.
   void flush_soon(std::shared_ptr<ws_session> session);
   // Closes every session with 1001 (server going away); safe from any thread.
   void post_close_all();
@@ -78,7 +79,7 @@ class worker {
   const server_config& config_;
   core::hub& hub_;
   boost::asio::io_context io_{1};  // one thread runs it: no locking inside Asio
-  net::poller poller_{io_};
+  net::poller poller_{io_, [this] { flush_all(); }};
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::duration tick_period_;
   std::vector<char> read_buffer_;
