@@ -48,9 +48,10 @@ error_code tls_failure() {
 }  // namespace
 
 transport::transport(asio::ip::tcp::socket socket, SSL_CTX* tls)
-    : socket_(std::move(socket)), tls_(tls ? std::make_unique<tls_channel>(tls) : nullptr) {
+    : socket_(std::make_unique<asio::ip::tcp::socket>(std::move(socket))),
+      tls_(tls ? std::make_unique<tls_channel>(tls) : nullptr) {
   error_code ignored;
-  socket_.non_blocking(true, ignored);
+  socket_->non_blocking(true, ignored);
 }
 
 transport::transport(transport&& other) noexcept
@@ -67,8 +68,9 @@ transport::~transport() {
 
 int transport::detach() {
   error_code ec;
-  int fd = socket_.release(ec);
+  int fd = socket_->release(ec);
   if (ec) return -1;
+  socket_.reset();
   return detached_ = fd;
 }
 
@@ -83,7 +85,7 @@ std::size_t transport::write_some(const gathered_buffers& buffers, error_code& e
 }
 
 std::size_t transport::socket_read(asio::mutable_buffer buffer, error_code& ec) {
-  if (detached_ < 0) return socket_.read_some(buffer, ec);
+  if (detached_ < 0) return socket_->read_some(buffer, ec);
   ssize_t n;
   do {
     n = ::recv(detached_, buffer.data(), buffer.size(), 0);
@@ -93,7 +95,7 @@ std::size_t transport::socket_read(asio::mutable_buffer buffer, error_code& ec) 
 
 template <typename ConstBufferSequence>
 std::size_t transport::socket_write(const ConstBufferSequence& buffers, error_code& ec) {
-  if (detached_ < 0) return socket_.write_some(buffers, ec);
+  if (detached_ < 0) return socket_->write_some(buffers, ec);
   iovec parts[max_buffers_per_write];
   std::size_t count = 0;
   for (auto it = asio::buffer_sequence_begin(buffers);
@@ -195,15 +197,15 @@ void transport::shutdown_send() {
   }
   if (detached_ >= 0) {
     ::shutdown(detached_, SHUT_WR);
-  } else {
-    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  } else if (socket_) {
+    socket_->shutdown(asio::socket_base::shutdown_send, ignored);
   }
 }
 
 void transport::close() {
   if (detached_ >= 0) ::close(std::exchange(detached_, -1));
   error_code ignored;
-  socket_.close(ignored);
+  if (socket_) socket_->close(ignored);
 }
 
 }  // namespace parley::net

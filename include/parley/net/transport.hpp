@@ -34,8 +34,8 @@ class transport {
   transport& operator=(transport&&) = delete;
   ~transport();
 
-  executor_type get_executor() noexcept { return socket_.get_executor(); }
-  boost::asio::ip::tcp::socket& socket() noexcept { return socket_; }
+  executor_type get_executor() noexcept { return socket_->get_executor(); }
+  boost::asio::ip::tcp::socket& socket() noexcept { return *socket_; }
   bool secure() const noexcept { return tls_ != nullptr; }
 
   // Takes the socket out of Asio for good (the WebSocket phase, which waits through the
@@ -60,28 +60,28 @@ class transport {
   void async_wait_readable(Handler&& handler) {
     if (input_buffered()) {
       return boost::asio::post(
-          socket_.get_executor(),
+          socket_->get_executor(),
           [h = std::forward<Handler>(handler)]() mutable { h(boost::system::error_code{}); });
     }
-    socket_.async_wait(boost::asio::socket_base::wait_read, std::forward<Handler>(handler));
+    socket_->async_wait(boost::asio::socket_base::wait_read, std::forward<Handler>(handler));
   }
   template <typename Handler>
   void async_wait_writable(Handler&& handler) {
-    socket_.async_wait(boost::asio::socket_base::wait_write, std::forward<Handler>(handler));
+    socket_->async_wait(boost::asio::socket_base::wait_write, std::forward<Handler>(handler));
   }
 
   // AsyncReadStream: reads into the first buffer of `buffers`.
   template <typename MutableBufferSequence, typename Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
-    if (!tls_) return socket_.async_read_some(buffers, std::forward<Token>(token));
+    if (!tls_) return socket_->async_read_some(buffers, std::forward<Token>(token));
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        read_operation{*this, *boost::asio::buffer_sequence_begin(buffers)}, token, socket_);
+        read_operation{*this, *boost::asio::buffer_sequence_begin(buffers)}, token, *socket_);
   }
   // AsyncWriteStream: with TLS, completes once the ciphertext is all sent, so that a response
   // is never left queued while the session waits for the next request.
   template <typename ConstBufferSequence, typename Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
-    if (!tls_) return socket_.async_write_some(buffers, std::forward<Token>(token));
+    if (!tls_) return socket_->async_write_some(buffers, std::forward<Token>(token));
     gathered_buffers gathered;
     for (auto it = boost::asio::buffer_sequence_begin(buffers);
          it != boost::asio::buffer_sequence_end(buffers) && gathered.size() < gathered.capacity();
@@ -89,7 +89,7 @@ class transport {
       gathered.emplace_back(*it);
     }
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        write_operation{*this, gathered}, token, socket_);
+        write_operation{*this, gathered}, token, *socket_);
   }
 
   // A plain HTTP request came to the TLS port (reads fail from then on): the caller may answer
@@ -131,7 +131,9 @@ class transport {
   template <typename ConstBufferSequence>
   std::size_t socket_write(const ConstBufferSequence& buffers, boost::system::error_code& ec);
 
-  boost::asio::ip::tcp::socket socket_;
+  // Asio's socket until detach(); then only the descriptor is kept, since an idle WebSocket
+  // connection holds its transport for its whole life.
+  std::unique_ptr<boost::asio::ip::tcp::socket> socket_;
   int detached_ = -1;  // the descriptor once Asio has let go of it
   std::unique_ptr<tls_channel> tls_;
   bool input_starved_ = false;  // the last TLS read waited for the socket
