@@ -31,7 +31,7 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
                owner.config().max_message_fragments}),
       chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
       partial_(std::move(received)),
-      token_expires_at_(token_expires_at) {}
+      token_expires_at_(token_expires_at.value_or(no_expiry)) {}
 
 ws_session::~ws_session() = default;
 
@@ -203,7 +203,7 @@ void ws_session::enqueue(protocol::shared_frame frame) {
     drop_unsent();
     return close(close_code::too_slow, "too slow");
   }
-  if (outbox_bytes_ > config.outbox_soft_bytes && !over_soft_since_) {
+  if (outbox_bytes_ > config.outbox_soft_bytes && over_soft_since_ == never) {
     over_soft_since_ = clock::now();
   }
   schedule_flush();
@@ -244,7 +244,7 @@ void ws_session::flush() {
   outbox_.clear();
   if (outbox_.capacity() > 256) outbox_.shrink_to_fit();
   outbox_head_ = head_written_ = 0;
-  over_soft_since_.reset();
+  over_soft_since_ = never;
   if (!closing_) return;
   transport_.shutdown_send();
   // The handshake is complete once the peer closed too. Over TLS the peer still answers our
@@ -291,7 +291,7 @@ void ws_session::tick(clock::time_point now) {
     if (now >= close_deadline_) finish(close_code_, "close handshake timed out");
     return;
   }
-  if (token_expires_at_ && core::unix_millis() / 1000 > *token_expires_at_) {
+  if (token_expires_at_ != no_expiry && core::unix_millis() / 1000 > token_expires_at_) {
     return close(close_code::token_expired, "token expired");
   }
   check_outbox_limits(now);
@@ -301,11 +301,11 @@ void ws_session::tick(clock::time_point now) {
 void ws_session::check_outbox_limits(clock::time_point now) {
   const server_config& config = worker_.config();
   if (outbox_bytes_ <= config.outbox_soft_bytes) {
-    over_soft_since_.reset();
+    over_soft_since_ = never;
     return;
   }
-  if (!over_soft_since_) over_soft_since_ = now;
-  if (now - *over_soft_since_ > seconds_setting(config.outbox_soft_seconds)) {
+  if (over_soft_since_ == never) over_soft_since_ = now;
+  if (now - over_soft_since_ > seconds_setting(config.outbox_soft_seconds)) {
     spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
                  config.outbox_soft_bytes, config.outbox_soft_seconds);
     drop_unsent();
@@ -316,9 +316,9 @@ void ws_session::check_outbox_limits(clock::time_point now) {
 void ws_session::check_liveness(clock::time_point now) {
   const server_config& config = worker_.config();
   if (config.ping_interval_seconds <= 0) return;
-  if (unanswered_since_ && last_heard_ >= *unanswered_since_) unanswered_since_.reset();
-  if (unanswered_since_ &&
-      now - *unanswered_since_ >= seconds_setting(config.ping_timeout_seconds)) {
+  if (unanswered_since_ != never && last_heard_ >= unanswered_since_) unanswered_since_ = never;
+  if (unanswered_since_ != never &&
+      now - unanswered_since_ >= seconds_setting(config.ping_timeout_seconds)) {
     // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
     drop_unsent();
     close(close_code::ping_timeout, "ping timeout");
@@ -327,7 +327,7 @@ void ws_session::check_liveness(clock::time_point now) {
   }
   if (now - last_ping_ >= seconds_setting(config.ping_interval_seconds)) {
     last_ping_ = now;
-    if (!unanswered_since_) unanswered_since_ = now;
+    if (unanswered_since_ == never) unanswered_since_ = now;
     enqueue(worker_.ping_frame());
   }
 }

@@ -8,7 +8,8 @@ namespace parley::core {
 // caller (nanoseconds of a steady clock), so it is tested without waiting.
 class token_bucket {
  public:
-  token_bucket(double rate, double burst) : rate_(rate), burst_(burst), tokens_(burst) {}
+  token_bucket(double rate, double burst)
+      : rate_(static_cast<float>(rate)), burst_(static_cast<float>(burst)), tokens_(burst_) {}
 
   // Takes `cost` tokens if the bucket has them. A rate of 0 means no limit.
   bool try_take(std::int64_t now_ns, double cost = 1) {
@@ -27,11 +28,12 @@ class token_bucket {
  private:
   double available(std::int64_t now_ns) const {
     if (last_ns_ == 0) return tokens_;
-    return std::min(burst_, tokens_ + (now_ns - last_ns_) * 1e-9 * rate_);
+    return std::min<double>(burst_, tokens_ + (now_ns - last_ns_) * 1e-9 * rate_);
   }
 
-  double rate_;
-  double burst_;
+  // Settings as float: every connection holds two buckets, and a rate needs no more digits.
+  float rate_;
+  float burst_;
   double tokens_;
   std::int64_t last_ns_ = 0;
 };

@@ -1,10 +1,11 @@
 #pragma once
+#include <boost/container/small_vector.hpp>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/sink.hpp"
@@ -106,17 +107,23 @@ class ws_session final : public core::sink,
   core::chat_connection chat_;
   std::string partial_;  // the start of a frame not yet complete; empty when idle
 
-  std::vector<protocol::shared_frame> outbox_;
-  std::size_t outbox_head_ = 0;   // first frame not fully written
-  std::size_t head_written_ = 0;  // bytes of that frame already written
-  std::size_t outbox_bytes_ = 0;  // unsent bytes in all
-  std::optional<clock::time_point> over_soft_since_;
+  // An idle connection is the common one: its fields are kept small (RSS per connection is
+  // one of the server's figures), so "not set" is a sentinel rather than an optional, and the
+  // first frames queued fit in the session itself.
+  static constexpr clock::time_point never = clock::time_point::max();
+  static constexpr std::int64_t no_expiry = INT64_MAX;
+
+  boost::container::small_vector<protocol::shared_frame, 2> outbox_;
+  std::size_t outbox_head_ = 0;                // first frame not fully written
+  std::size_t head_written_ = 0;               // bytes of that frame already written
+  std::size_t outbox_bytes_ = 0;               // unsent bytes in all
+  clock::time_point over_soft_since_ = never;  // over the soft outbox limit since
 
   clock::time_point last_heard_;
   clock::time_point last_ping_;
-  std::optional<clock::time_point> unanswered_since_;  // first ping not yet answered
+  clock::time_point unanswered_since_ = never;  // the first ping not yet answered
   clock::time_point close_deadline_;
-  std::optional<std::int64_t> token_expires_at_;
+  std::int64_t token_expires_at_;  // no_expiry without a token
 
   std::uint16_t close_code_ = 1006;  // what the log reports: sent or received close code
   bool closing_ = false;             // our close frame is queued; no more data frames
