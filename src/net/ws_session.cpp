@@ -103,25 +103,27 @@ ws_session::read_outcome ws_session::read_some() {
   boost::system::error_code ec;
   bool discard = closing_ || reader_.stopped();
   std::size_t asked, n;
-  if (partial_.empty() || discard) {
-    asked = worker_.read_buffer_size();
-    n = transport_.read_some(asio::buffer(worker_.read_buffer(), asked), ec);
-    if (!ec) heard(n);
-    if (!ec && !discard) parse(worker_.read_buffer(), n);
-  } else {
-    std::size_t old = partial_.size();
-    std::size_t target = std::max(reader_.next_frame_size(), old + partial_read_bytes);
-    partial_.resize(target);
-    asked = target - old;
+  bool into_partial = !partial_.empty() && !discard;
+  std::size_t old = partial_.size();
+  if (into_partial) {
+    asked = std::max(reader_.next_frame_size(), old + partial_read_bytes) - old;
+    partial_.resize(old + asked);
     n = transport_.read_some(asio::buffer(partial_.data() + old, asked), ec);
     partial_.resize(old + (ec ? 0 : n));
-    if (!ec) heard(n);
-    if (!ec) parse(partial_.data(), partial_.size());
+  } else {
+    asked = worker_.read_buffer_size();
+    n = transport_.read_some(asio::buffer(worker_.read_buffer(), asked), ec);
   }
   if (ec == asio::error::would_block) return read_outcome::nothing;
   if (ec) {
     finish(peer_closed_ || closing_ ? close_code_ : 1006, ec.message());
     return read_outcome::nothing;
+  }
+  heard(n);
+  if (into_partial) {
+    parse(partial_.data(), partial_.size());
+  } else if (!discard) {
+    parse(worker_.read_buffer(), n);
   }
   return n == asked ? read_outcome::filled : read_outcome::partial;
 }

@@ -103,7 +103,8 @@ TEST(WsFrame, GatheredPartsMakeTheSameFrameAsOneCopy) {
   }
 }
 
-// A frame is shared by every recipient and freed with the last reference, on any thread.
+// A frame is shared by every recipient and freed with the last reference, on any thread. The
+// sanitized runs of the test command are what catch a wrong count (a leak, or a use after free).
 TEST(WsFrame, SharedAcrossThreadsAndFreedOnce) {
   shared_frame f = make_frame_copy(opcode::text, "shared");
   std::vector<std::thread> threads;
