@@ -5,6 +5,7 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 namespace parley::app {
 
@@ -38,6 +39,31 @@ std::string read_secret(const std::string& path) {
 
 constexpr double max_seconds = 24 * 3600;
 constexpr std::size_t max_message_limit = 1024ull * 1024 * 1024;  // 1 GiB: far past any chat file
+
+void register_store_flags(CLI::App& cli, store::store_config& s) {
+  const std::map<std::string, store::store_kind> kinds{{"none", store::store_kind::none},
+                                                       {"sqlite", store::store_kind::sqlite}};
+  cli.add_option("--store", s.kind,
+                 "where conversations are kept: sqlite (in --data-dir) or none (nothing kept)")
+      ->envname(env_name("store"))
+      ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case))
+      ->default_str("none");
+  add(cli, "data-dir", s.data_dir, "folder of the sqlite store (made when missing)");
+  add(cli, "retention-days", s.retention_days, "days a message stays in history (0: forever)")
+      ->check(CLI::Range(0.0, 365000.0));
+  add(cli, "dedup-seconds", s.dedup_seconds,
+      "seconds a (sender, cid) is remembered: a retry within them is acked, not stored again")
+      ->check(CLI::Range(0.0, 365.0 * 24 * 3600));
+  add(cli, "max-inbox-messages", s.max_inbox_messages,
+      "undelivered messages one id may hold; past it: error inbox_full")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+  add(cli, "inbox-push-max", s.inbox_push_max,
+      "stored messages pushed to a new connection before `inbox` (the rest: history)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  add(cli, "max-dedup-entries", s.max_dedup_entries,
+      "(sender, cid) pairs remembered for dedup at most; the oldest go first")
+      ->check(CLI::Range(std::size_t{1000}, std::size_t{1000000000}));
+}
 
 }  // namespace
 
@@ -120,6 +146,7 @@ void register_flags(CLI::App& cli, net::server_config& c) {
                   ->check(CLI::ExistingFile);
   certificate->needs(key);
   key->needs(certificate);
+  register_store_flags(cli, c.store);
   add(cli, "log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 }

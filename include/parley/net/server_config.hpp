@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "parley/core/chat_connection.hpp"
+#include "parley/store/store_config.hpp"
 
 namespace parley::net {
 
@@ -58,7 +59,8 @@ struct server_config {
   std::string tls_certificate_file;
   std::string tls_key_file;
   std::string log_level = "info";
-  core::chat_limits chat;  // who/watch limits; max_text_bytes mirrored from above
+  core::chat_limits chat;     // who/watch limits; max_text_bytes mirrored from above
+  store::store_config store;  // the durable store (protocol-v2)
 
   // The hard outbox limit actually applied: never less than two of the largest messages
   // (protocol.md), so one big file cannot trip it alone.
