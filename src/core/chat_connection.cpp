@@ -4,15 +4,17 @@
 #include <string>
 
 #include "parley/core/clock.hpp"
+#include "parley/protocol/client_id.hpp"
 #include "parley/protocol/server_frames.hpp"
 
 namespace parley::core {
 
 using namespace parley::protocol;
 
-chat_connection::chat_connection(hub& hub, std::string id, sink& self, request_parser& parser,
-                                 const chat_limits& limits, counters& stats)
-    : hub_(hub),
+chat_connection::chat_connection(router& router, message_store* store, std::string id, sink& self,
+                                 request_parser& parser, const chat_limits& limits, counters& stats)
+    : router_(router),
+      store_(store),
       member_{std::move(id), &self, {}, {}, false},
       parser_(parser),
       limits_(limits),
@@ -26,12 +28,37 @@ chat_connection::~chat_connection() {
 
 void chat_connection::open(std::weak_ptr<sink> self_ref) {
   member_.self_ref = std::move(self_ref);
-  reply(welcome_frame(member_.id, unix_millis()));
-  hub_.join(member_);
+  std::optional<std::string_view> epoch;
+  if (store_) epoch = store_->epoch();
+  reply(welcome_frame(member_.id, unix_millis(), epoch));
+  router_.join(member_);
+  if (store_) store_->push_inbox(store_request());
 }
 
 void chat_connection::close() {
-  hub_.leave(member_);
+  router_.leave(member_);
+}
+
+store_client chat_connection::store_request() {
+  ++store_pending_;
+  return {member_.self_ref.lock(), &member_};
+}
+
+namespace {
+std::optional<std::string> owned(optional_cid text) {
+  if (!text) return std::nullopt;
+  return std::string(*text);
+}
+}  // namespace
+
+void chat_connection::store_send(std::string_view to, optional_cid cid, outgoing_message message) {
+  if (!is_valid_client_id(to)) {
+    return reply_error(error_code::bad_request, cid,
+                       "\"" + std::string(to) + "\" cannot be a client id");
+  }
+  message.to = to;
+  message.cid = owned(cid);
+  store_->send(store_request(), std::move(message));
 }
 
 bool chat_connection::admit(std::size_t size, const moment& at) {
@@ -77,8 +104,8 @@ void chat_connection::reply_error(error_code code, optional_cid cid, std::string
 
 template <typename Build>
 void chat_connection::route(std::string_view to, optional_cid cid, std::int64_t ts, Build build) {
-  message_id mid = hub_.next_message_id();
-  if (!hub_.route(member_, to, build(mid, ts))) {
+  message_id mid = router_.next_message_id();
+  if (!router_.route(member_, to, build(mid, ts))) {
     std::string message = "Client #" + std::string(to) + " is not online";
     return reply_error(error_code::offline, cid, message, to);
   }
@@ -86,19 +113,27 @@ void chat_connection::route(std::string_view to, optional_cid cid, std::int64_t 
 }
 
 void chat_connection::handle(const msg_request& msg, const moment& at) {
+  if (store_) return store_send(msg.to, msg.cid, {.body = std::string(msg.text)});
   route(msg.to, msg.cid, at.unix_ms, [&](std::string_view mid, std::int64_t ts) {
     return chat_message_frame(member_.id, msg.to, msg.text, mid, ts);
   });
 }
 
 void chat_connection::handle(const file_request& file, const moment& at) {
+  if (store_) {
+    return store_send(file.to, file.cid,
+                      {.binary = true,
+                       .body = std::string(file.payload),
+                       .name = owned(file.name),
+                       .mime = owned(file.mime)});
+  }
   route(file.to, file.cid, at.unix_ms, [&](std::string_view mid, std::int64_t ts) {
     return file_frame({member_.id, file.to, file.name, file.mime, mid, ts}, file.payload);
   });
 }
 
 void chat_connection::handle(const who_request& who, const moment&) {
-  hub::online_list list = hub_.who(limits_.max_who_ids);
+  router::online_list list = router_.who(limits_.max_who_ids);
   std::vector<std::string_view> ids(list.ids.begin(), list.ids.end());
   reply(who_frame(ids, list.total, who.cid));
 }
@@ -114,15 +149,30 @@ void chat_connection::handle(const watch_request& watch, const moment&) {
         error_code::bad_request, watch.cid,
         "a connection watches at most " + std::to_string(limits_.max_watched_ids) + " ids");
   }
-  hub_.watch(member_, watch.ids);
+  router_.watch(member_, watch.ids);
 }
 
 void chat_connection::handle(const typing_request& typing, const moment&) {
-  hub_.notify(typing.to, typing_frame(member_.id));
+  router_.notify(typing.to, typing_frame(member_.id));
 }
 
 void chat_connection::handle(const ping_request& ping, const moment& at) {
   reply(pong_frame(at.unix_ms, ping.cid));
+}
+
+// The store's requests reach the parser only when a store is on (request_limits).
+void chat_connection::handle(const read_request& read, const moment&) {
+  store_->read(store_request(), std::string(read.with), read.seq, owned(read.cid));
+}
+
+void chat_connection::handle(const history_request& history, const moment&) {
+  store_->history(store_request(), {std::string(history.with), history.before, history.after,
+                                    history.limit, owned(history.cid)});
+}
+
+void chat_connection::handle(const conversations_request& conversations, const moment&) {
+  store_->conversations(store_request(),
+                        {conversations.limit, conversations.before_ts, owned(conversations.cid)});
 }
 
 }  // namespace parley::core

@@ -119,6 +119,20 @@ void online_entry::remove_partner(online_entry* other) {
   if (partners) partners->erase(other);
 }
 
+message_id::message_id(std::string_view text) {
+  size_ = static_cast<std::uint8_t>(text.copy(data_, capacity));
+}
+
+template <typename Targets>
+void hub::add_sender_side(const member& from, online_entry& recipient, Targets& targets) {
+  online_entry* sender = from.entry;            // none once the sender has left
+  if (sender == &recipient || !sender) return;  // a note to oneself reaches every own connection
+  for (const auto& own : sender->connections) {
+    if (own.get() != from.self) targets.push_back(own);
+  }
+  sender->add_partner(&recipient);
+}
+
 bool hub::route(const member& from, std::string_view to, const protocol::shared_frame& frame) {
   recipients targets;
   {
@@ -127,18 +141,48 @@ bool hub::route(const member& from, std::string_view to, const protocol::shared_
     if (found == online_.end()) return false;
     online_entry& recipient = found->second;
     targets.assign(recipient.connections.begin(), recipient.connections.end());
-    online_entry* sender = from.entry;  // none once the sender has left
-    if (sender == &recipient) {
-      // A note to oneself reaches every own connection, the sender's included.
-    } else if (sender) {
-      for (const auto& own : sender->connections) {
-        if (own.get() != from.self) targets.push_back(own);
-      }
-      sender->add_partner(&recipient);
-    }
+    add_sender_side(from, recipient, targets);
   }
   deliver_all(targets, frame);
   return true;
+}
+
+bool hub::route_stored(const member& from, std::string_view to,
+                       const protocol::shared_frame& frame) {
+  recipients targets;
+  bool delivered = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto found = online_.find(to); found != online_.end()) {
+      delivered = true;
+      targets.assign(found->second.connections.begin(), found->second.connections.end());
+      add_sender_side(from, found->second, targets);
+    } else if (from.entry) {
+      for (const auto& own : from.entry->connections) {
+        if (own.get() != from.self) targets.push_back(own);
+      }
+    }
+  }
+  deliver_all(targets, frame);
+  return delivered;
+}
+
+void hub::notify_others(const member& m, const protocol::shared_frame& frame) {
+  recipients targets;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = online_.find(m.id);
+    if (found == online_.end()) return;
+    for (const auto& own : found->second.connections) {
+      if (own.get() != m.self) targets.push_back(own);
+    }
+  }
+  deliver_all(targets, frame);
+}
+
+bool hub::online(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  return online_.contains(id);
 }
 
 void hub::notify(std::string_view to, const protocol::shared_frame& frame) {
@@ -152,7 +196,7 @@ void hub::notify(std::string_view to, const protocol::shared_frame& frame) {
   deliver_all(targets, frame);
 }
 
-hub::online_list hub::who(std::size_t max_ids) const {
+router::online_list hub::who(std::size_t max_ids) const {
   online_list list;
   std::lock_guard lock(mutex_);
   list.total = online_.size();

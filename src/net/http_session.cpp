@@ -315,14 +315,18 @@ http::message_generator http_session::serve_file(const http_request& request,
 http::message_generator http_session::health(const http_request& request) {
   using namespace std::chrono;
   auto uptime = duration<double>(steady_clock::now() - context_.started).count();
+  core::store_health store;
+  if (context_.store) store = context_.store->health();
   std::string body;
   protocol::json_writer json(body);
-  json.string_field("status", "ok")
+  json.string_field("status", store.up ? "ok" : "unavailable")
       .int_field("connections", static_cast<std::int64_t>(worker_.hub().connection_count()))
       .int_field("uptime_seconds", static_cast<std::int64_t>(uptime));
+  if (context_.store) json.string_field("store", store.up ? "ok" : "unavailable: " + store.reason);
   json.finish();
   body.push_back('\n');
-  http::response<http::string_body> response{http::status::ok, request.version()};
+  auto status = store.up ? http::status::ok : http::status::service_unavailable;
+  http::response<http::string_body> response{status, request.version()};
   response.set(http::field::content_type, "application/json");
   response.set(http::field::cache_control, "no-store");
   response.keep_alive(request.keep_alive());
@@ -338,7 +342,7 @@ http::message_generator http_session::metrics(const http_request& request) {
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.set(http::field::cache_control, "no-store");
   response.keep_alive(request.keep_alive());
-  std::string body = render_metrics(context_.workers, worker_.hub(), uptime);
+  std::string body = render_metrics(context_.workers, worker_.hub(), context_.store, uptime);
   if (request.method() != http::verb::head) response.body() = std::move(body);
   response.prepare_payload();
   return response;

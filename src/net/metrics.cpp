@@ -33,10 +33,31 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
   }
 }
 
+void render_store(std::string& out, const store::sqlite_store& store) {
+  const store::store_stats& s = store.stats();
+  auto counter = [&](std::string_view name, std::string_view help, std::uint64_t value) {
+    family(out, name, "counter", help);
+    sample(out, name, "", value);
+  };
+  counter("parley_store_commits_total", "Store transactions committed.",
+          s.commits.load(std::memory_order_relaxed));
+  counter("parley_store_committed_messages_total", "Messages committed to the store.",
+          s.committed_messages.load(std::memory_order_relaxed));
+  counter("parley_store_syncs_total", "fsync and fdatasync calls of the store's files.",
+          store.syncs());
+  counter("parley_store_commit_failures_total",
+          "Store transactions that failed and were rolled back (disk full, read-only, ...).",
+          s.commit_failures.load(std::memory_order_relaxed));
+  counter("parley_store_duplicates_total", "Retries acked again without being stored again.",
+          s.duplicates.load(std::memory_order_relaxed));
+  family(out, "parley_store_up", "gauge", "1 while the store can write, 0 while it cannot.");
+  sample(out, "parley_store_up", "", store.health().up ? 1 : 0);
+}
+
 }  // namespace
 
 std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, const core::hub& hub,
-                           double uptime_seconds) {
+                           const store::sqlite_store* store, double uptime_seconds) {
   std::string out;
   auto simple = [&](std::string_view name, std::string_view type, std::string_view help,
                     auto pick) {
@@ -90,6 +111,7 @@ std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, con
   closes("too_slow", [](const counters& c) -> const counter& { return c.closes_slow_consumer; });
   closes("ping_timeout", [](const counters& c) -> const counter& { return c.closes_ping_timeout; });
   closes("abnormal", [](const counters& c) -> const counter& { return c.closes_abnormal; });
+  if (store) render_store(out, *store);
   return out;
 }
 

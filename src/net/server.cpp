@@ -23,14 +23,15 @@ server::server(server_config config)
   if (!config_.auth_secret.empty()) tokens_.emplace(config_.auth_secret);
   if (config_.tls()) tls_.emplace(config_.tls_certificate_file, config_.tls_key_file);
   config_.chat.max_text_bytes = config_.max_text_bytes;
+  if (config_.store.enabled()) store_ = std::make_unique<store::sqlite_store>(config_.store, hub_);
   unsigned threads = thread_count(config_.threads);
   for (unsigned i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<worker>(config_, hub_));
+    workers_.push_back(std::make_unique<worker>(config_, hub_, store_.get()));
   }
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
   http_.emplace(http_context{files_, origins_, tokens_ ? &*tokens_ : nullptr,
                              std::chrono::steady_clock::now(), workers_,
-                             tls_ ? tls_->native() : nullptr, addresses_});
+                             tls_ ? tls_->native() : nullptr, addresses_, store_.get()});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   drain_timer_.emplace(workers_.front()->io());
 }
@@ -41,6 +42,7 @@ server::~server() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  store_.reset();  // its last answers are posted to the stopped workers, then dropped with them
 }
 
 void server::run() {
@@ -58,6 +60,8 @@ void server::run() {
 
 void server::stop(double drain_seconds) {
   listener_->stop();
+  // Messages already read are committed and acked before the connections close.
+  if (store_) store_->flush(std::chrono::milliseconds(static_cast<int>(drain_seconds * 500)));
   for (auto& w : workers_)
     w->post_close_all();
   auto deadline = std::chrono::steady_clock::now() + seconds_setting(drain_seconds);

@@ -25,13 +25,14 @@ std::chrono::steady_clock::duration tick_period(const server_config& c) {
 }
 }  // namespace
 
-worker::worker(const server_config& config, core::hub& hub)
+worker::worker(const server_config& config, core::hub& hub, core::message_store* store)
     : config_(config),
       hub_(hub),
+      store_(store),
       tick_timer_(io_),
       tick_period_(tick_period(config)),
       read_buffer_(read_buffer_bytes),
-      parser_(protocol::request_limits{config.chat.max_watched_ids}),
+      parser_(protocol::request_limits{config.chat.max_watched_ids, store != nullptr}),
       ping_frame_(protocol::make_frame_copy(protocol::opcode::ping, {})) {}
 
 worker::~worker() = default;
@@ -101,6 +102,26 @@ void worker::flush_all() {
   // Keep the vector's memory for the next turn.
   batch.clear();
   if (to_flush_.empty()) to_flush_.swap(batch);
+}
+
+void worker::post_to(std::shared_ptr<ws_session> session, protocol::shared_frame frame) {
+  bool first;
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    first = mailbox_.empty();
+    mailbox_.push_back({std::move(session), std::move(frame)});
+  }
+  if (first) boost::asio::post(io_, [this] { drain_mailbox(); });
+}
+
+void worker::drain_mailbox() {
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    delivering_.swap(mailbox_);
+  }
+  for (mail& m : delivering_)
+    m.to->take_mail(std::move(m.frame));
+  delivering_.clear();
 }
 
 void worker::abandon_sessions() {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <boost/asio/post.hpp>
+#include <utility>
 
 #include "parley/core/clock.hpp"
 #include "parley/net/io_errors.hpp"
@@ -29,7 +30,8 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       address_slot_(std::move(address_slot)),
       reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes,
                owner.config().max_message_fragments}),
-      chat_(owner.hub(), std::move(id), *this, owner.parser(), owner.config().chat, owner.stats()),
+      chat_(owner.hub(), owner.store(), std::move(id), *this, owner.parser(), owner.config().chat,
+            owner.stats()),
       partial_(std::move(received)),
       token_expires_at_(token_expires_at.value_or(no_expiry)) {}
 
@@ -61,9 +63,33 @@ void ws_session::start() {
 
 void ws_session::deliver(protocol::shared_frame frame) {
   if (worker_.on_this_thread()) return enqueue(std::move(frame));
-  asio::post(worker_.io(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
-    self->enqueue(std::move(frame));
-  });
+  worker_.post_to(shared_from_this(), std::move(frame));
+}
+
+void ws_session::store_done() {
+  if (worker_.on_this_thread()) return on_store_done();
+  worker_.post_to(shared_from_this(), nullptr);
+}
+
+void ws_session::take_mail(protocol::shared_frame frame) {
+  if (frame) return enqueue(std::move(frame));
+  on_store_done();
+}
+
+void ws_session::on_store_done() {
+  chat_.on_store_done();
+  if (deferred_close_ != 0 && chat_.store_pending() == 0) {
+    auto code = close_code{deferred_close_};
+    deferred_close_ = 0;
+    std::uint16_t received = close_code_;
+    close(code, "");
+    close_code_ = received;
+  }
+}
+
+void ws_session::close_after_store(close_code reply) {
+  deferred_close_ = static_cast<std::uint16_t>(reply);
+  close_deadline_ = clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
 }
 
 // ---- reading
@@ -186,6 +212,8 @@ void ws_session::on_close(std::uint16_t code, std::string_view reason) {
   // Echo the peer's code (RFC 6455 section 5.5.1); a close without one is answered 1000.
   auto reply = code == static_cast<std::uint16_t>(close_code::no_status) ? close_code::normal
                                                                          : close_code{code};
+  close_code_ = code;
+  if (chat_.store_pending() > 0 && !closing_) return close_after_store(reply);
   close(reply, "");
   close_code_ = code;
 }
@@ -289,6 +317,12 @@ void ws_session::close(close_code code, std::string_view reason) {
 
 void ws_session::tick(clock::time_point now) {
   if (finished_) return;
+  if (deferred_close_ != 0 && now >= close_deadline_) {
+    std::uint16_t received = close_code_;
+    close(close_code{std::exchange(deferred_close_, 0)}, "");
+    close_code_ = received;
+    return;
+  }
   if (closing_) {
     if (now >= close_deadline_) finish(close_code_, "close handshake timed out");
     return;

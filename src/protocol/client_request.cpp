@@ -76,6 +76,66 @@ request parse_watch(const frame_fields& fields, optional_cid cid, std::size_t ma
   return watch;
 }
 
+// An optional whole-number field: absent, or an integer in [min, max]. False when it is neither.
+bool read_optional_integer(const frame_fields& fields, field_name name, std::int64_t min,
+                           std::int64_t max, std::optional<std::int64_t>& out) {
+  const field_value& v = fields[name];
+  if (v.kind == value_kind::absent) return true;
+  if (v.kind != value_kind::number || !v.integral) return false;
+  if (v.number < static_cast<double>(min) || v.number > static_cast<double>(max)) return false;
+  out = static_cast<std::int64_t>(v.number);
+  return true;
+}
+
+constexpr std::int64_t max_seq = 9007199254740991;  // 2^53 - 1: what a JavaScript client holds
+
+// `with`: the other participant, a valid client id.
+std::optional<std::string_view> participant(const frame_fields& fields) {
+  auto with = string_field(fields, field_name::with, max_client_id_bytes);
+  if (!with || !is_valid_client_id(*with)) return std::nullopt;
+  return with;
+}
+
+request parse_read(const frame_fields& fields, optional_cid cid) {
+  auto with = participant(fields);
+  std::optional<std::int64_t> seq;
+  if (!with || !read_optional_integer(fields, field_name::seq, 0, max_seq, seq) || !seq) {
+    return bad_request("read needs \"with\", a client id, and \"seq\", an integer >= 0", cid);
+  }
+  return read_request{*with, *seq, cid};
+}
+
+request parse_history(const frame_fields& fields, optional_cid cid) {
+  constexpr std::string_view usage =
+      "history needs \"with\", a client id, at most one of \"before\" and \"after\" (integers "
+      ">= 0) and \"limit\" 1 to 200";
+  history_request history{{}, {}, {}, default_page_items, cid};
+  auto with = participant(fields);
+  std::optional<std::int64_t> limit;
+  if (!with || !read_optional_integer(fields, field_name::before, 0, max_seq, history.before) ||
+      !read_optional_integer(fields, field_name::after, 0, max_seq, history.after) ||
+      !read_optional_integer(fields, field_name::limit, 1, max_page_items, limit) ||
+      (history.before && history.after)) {
+    return bad_request(usage, cid);
+  }
+  history.with = *with;
+  if (limit) history.limit = *limit;
+  return history;
+}
+
+request parse_conversations(const frame_fields& fields, optional_cid cid) {
+  conversations_request conversations{default_page_items, {}, cid};
+  std::optional<std::int64_t> limit;
+  const field_value& before_ts = fields[field_name::before_ts];
+  if (!read_optional_integer(fields, field_name::limit, 1, max_page_items, limit) ||
+      (before_ts.kind != value_kind::absent && before_ts.kind != value_kind::number)) {
+    return bad_request("conversations takes \"limit\" 1 to 200 and a number \"before_ts\"", cid);
+  }
+  if (limit) conversations.limit = *limit;
+  if (before_ts.kind == value_kind::number) conversations.before_ts = before_ts.number;
+  return conversations;
+}
+
 request parse_typed(const frame_fields& fields, std::string_view type, optional_cid cid,
                     const request_limits& limits) {
   if (type == "msg") return parse_msg(fields, cid);
@@ -86,6 +146,11 @@ request parse_typed(const frame_fields& fields, std::string_view type, optional_
     auto to = recipient(fields);
     if (!to) return bad_request("typing needs \"to\" (a string of at most 64 bytes)", cid);
     return typing_request{*to, cid};
+  }
+  if (limits.store_requests) {
+    if (type == "read") return parse_read(fields, cid);
+    if (type == "history") return parse_history(fields, cid);
+    if (type == "conversations") return parse_conversations(fields, cid);
   }
   return request_error{error_code::unknown_type, "unknown type", cid};
 }

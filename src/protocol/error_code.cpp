@@ -18,6 +18,10 @@ std::string_view to_string(error_code code) noexcept {
       return "offline";
     case error_code::forbidden:
       return "forbidden";
+    case error_code::unavailable:
+      return "unavailable";
+    case error_code::inbox_full:
+      return "inbox_full";
   }
   return "bad_request";
 }

@@ -24,24 +24,54 @@ namespace parley::protocol::detail {
 namespace json = boost::json;
 
 // The top-level fields protocol.md reads; every other key is skipped.
-enum class field_name : unsigned char { none, type, to, text, cid, ids, name, mime, count };
+enum class field_name : unsigned char {
+  none,
+  type,
+  to,
+  text,
+  cid,
+  ids,
+  name,
+  mime,
+  with,  // protocol-v2: read, history
+  seq,
+  before,
+  after,
+  limit,
+  before_ts,
+  count
+};
 
 inline field_name field_named(std::string_view key) {
   static constexpr std::pair<std::string_view, field_name> names[] = {
-      {"type", field_name::type}, {"to", field_name::to},   {"text", field_name::text},
-      {"cid", field_name::cid},   {"ids", field_name::ids}, {"name", field_name::name},
-      {"mime", field_name::mime}};
+      {"type", field_name::type},
+      {"to", field_name::to},
+      {"text", field_name::text},
+      {"cid", field_name::cid},
+      {"ids", field_name::ids},
+      {"name", field_name::name},
+      {"mime", field_name::mime},
+      {"with", field_name::with},
+      {"seq", field_name::seq},
+      {"before", field_name::before},
+      {"after", field_name::after},
+      {"limit", field_name::limit},
+      {"before_ts", field_name::before_ts}};
   for (const auto& [text, name] : names)
     if (key == text) return name;
   return field_name::none;
 }
 
 // A field's value, reduced to what the checks ask of it. Null is absent (protocol.md).
-enum class value_kind : unsigned char { absent, string, array, other };
+enum class value_kind : unsigned char { absent, string, array, number, other };
 
 struct field_value {
   value_kind kind = value_kind::absent;
   std::string_view text;  // a string's decoded bytes, in the parser's string_arena
+  double number = 0;      // a number's value
+  // A number that is a whole number a double holds exactly (|n| < 2^53), as JavaScript's
+  // Number.isSafeInteger counts them: 5 and 5.0 are, 5.5 and 1e300 are not.
+  bool integral = false;
 };
 
 // The decoded strings of one frame, back to back in one buffer sized before the parse and never
@@ -170,9 +200,13 @@ class field_collector {
   }
 
   bool on_number_part(json::string_view, json::error_code&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return other(); }
-  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return other(); }
-  bool on_double(double, json::string_view, json::error_code&) { return other(); }
+  bool on_int64(std::int64_t n, json::string_view, json::error_code&) {
+    return number(static_cast<double>(n));
+  }
+  bool on_uint64(std::uint64_t n, json::string_view, json::error_code&) {
+    return number(static_cast<double>(n));
+  }
+  bool on_double(double n, json::string_view, json::error_code&) { return number(n); }
   bool on_bool(bool, json::error_code&) { return other(); }
   bool on_null(json::error_code&) {
     value(value_kind::absent);
@@ -185,6 +219,17 @@ class field_collector {
  private:
   bool other() {
     value(value_kind::other);
+    return true;
+  }
+  bool number(double n) {
+    value(value_kind::number);
+    if (depth_ == 1 && field_ != field_name::none) {
+      constexpr double max_safe = 9007199254740991.0;  // 2^53 - 1
+      fields_[field_].number = n;
+      fields_[field_].integral =
+          n == static_cast<double>(static_cast<std::int64_t>(std::clamp(n, -max_safe, max_safe))) &&
+          n >= -max_safe && n <= max_safe;
+    }
     return true;
   }
 
@@ -244,7 +289,7 @@ class field_collector {
   string_arena arena_;
   std::size_t depth_ = 0;
   field_name field_ = field_name::none;  // the top-level key whose value is being read
-  std::array<char, 4> key_{};            // the longest field name
+  std::array<char, 9> key_{};            // the longest field name (before_ts)
   std::size_t key_size_ = 0;             // of the whole key, beyond key_ too
   bool in_string_ = false;
   bool keep_string_ = false;

@@ -6,8 +6,9 @@
 
 #include "parley/core/clock.hpp"
 #include "parley/core/counters.hpp"
-#include "parley/core/hub.hpp"
+#include "parley/core/message_store.hpp"
 #include "parley/core/rate_limiter.hpp"
+#include "parley/core/router.hpp"
 #include "parley/core/sink.hpp"
 #include "parley/protocol/client_request.hpp"
 
@@ -24,17 +25,27 @@ struct chat_limits {
   std::size_t max_rate_strikes = 100;
 };
 
-// The chat protocol of one connection, with no I/O: turns the client's messages into hub calls
-// and replies. Its caller (the connection's own thread) calls one method at a time.
+// The chat protocol of one connection, with no I/O: turns the client's messages into router and
+// store calls and replies. Its caller (the connection's own thread) calls one method at a time.
+// With a store, messages and the store's requests wait for their answers off this thread; the
+// answers come back through the connection's sink.
 class chat_connection {
  public:
-  // `self` is the connection's sink, which owns this object.
-  chat_connection(hub& hub, std::string id, sink& self, protocol::request_parser& parser,
-                  const chat_limits& limits, counters& stats);
+  // `self` is the connection's sink, which owns this object. `store` is null without a store
+  // (protocol version 1 exactly).
+  chat_connection(router& router, message_store* store, std::string id, sink& self,
+                  protocol::request_parser& parser, const chat_limits& limits, counters& stats);
   ~chat_connection();
 
-  // Sends `welcome`, then joins the hub, which holds `self_ref` until close(). First call.
+  // Sends `welcome`, then joins the router, which holds `self_ref` until close(), and asks the
+  // store for the inbox. First call.
   void open(std::weak_ptr<sink> self_ref);
+  // Requests sent to the store and not answered yet: replies to them are still to come.
+  std::size_t store_pending() const { return store_pending_; }
+  // The store answered one request (sink::store_done, on the connection's thread).
+  void on_store_done() {
+    if (store_pending_ > 0) --store_pending_;
+  }
   // A message from the client, read at `at`.
   void on_text(std::string_view frame, const moment& at = moment::now());
   void on_binary(std::string_view frame, const moment& at = moment::now());
@@ -56,6 +67,13 @@ class chat_connection {
   void handle(const protocol::typing_request& typing, const moment& at);
   void handle(const protocol::ping_request& ping, const moment& at);
   void handle(const protocol::file_request& file, const moment& at);
+  void handle(const protocol::read_request& read, const moment& at);
+  void handle(const protocol::history_request& history, const moment& at);
+  void handle(const protocol::conversations_request& conversations, const moment& at);
+  // With a store: checks the recipient and hands the message to the store.
+  void store_send(std::string_view to, protocol::optional_cid cid, outgoing_message message);
+  // The client handed to the store, counted as waiting for an answer.
+  store_client store_request();
   // Routes a frame built by `build(mid, ts)` to `to`, then acks or answers `offline`.
   template <typename Build>
   void route(std::string_view to, protocol::optional_cid cid, std::int64_t ts, Build build);
@@ -65,7 +83,8 @@ class chat_connection {
   void reply_error(protocol::error_code code, protocol::optional_cid cid, std::string_view message,
                    protocol::optional_cid to = std::nullopt);
 
-  hub& hub_;
+  router& router_;
+  message_store* store_;
   member member_;
   protocol::request_parser& parser_;
   const chat_limits& limits_;
@@ -73,6 +92,7 @@ class chat_connection {
   token_bucket messages_;
   token_bucket bytes_;
   std::size_t strikes_ = 0;
+  std::size_t store_pending_ = 0;
 };
 
 }  // namespace parley::core

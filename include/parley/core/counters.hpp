@@ -25,7 +25,7 @@ class counter {
 
 // What one worker thread counts; /metrics sums them over the workers.
 struct counters {
-  static constexpr std::size_t error_codes = 7;  // protocol::error_code values
+  static constexpr std::size_t error_codes = 9;  // protocol::error_code values
 
   counter messages_in;                      // text and binary messages received
   counter messages_out;                     // frames queued to clients

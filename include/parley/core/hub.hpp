@@ -13,24 +13,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "parley/core/router.hpp"
 #include "parley/core/sink.hpp"
 #include "parley/protocol/ws_frame.hpp"
 
 namespace parley::core {
-
-struct online_entry;
-
-// One connection's place in the hub, owned by the connection. The hub holds a strong
-// reference to the sink from join() to leave() (taken from `self_ref`), so that it can deliver
-// outside its lock; the connection itself never holds one, so nothing keeps it alive in a cycle.
-struct member {
-  std::string id;
-  sink* self = nullptr;               // the connection's own sink: identity and replies
-  std::weak_ptr<sink> self_ref;       // set before join()
-  std::vector<std::string> watching;  // ids whose presence it follows
-  bool joined = false;
-  online_entry* entry = nullptr;  // its id's entry in the hub while joined; set by the hub
-};
 
 // What the hub knows of one online id: its connections and the ids it chats with. Partners
 // are held by entry, so that routing hashes only the recipient's id; an entry is erased with
@@ -47,49 +34,28 @@ struct online_entry {
   void remove_partner(online_entry* other);
 };
 
-// A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>".
-class message_id {
- public:
-  std::string_view view() const { return {data_, size_}; }
-  operator std::string_view() const { return view(); }
-
- private:
-  friend class hub;
-  char data_[34];  // 16 + 1 + 16 hex digits and room to spare
-  std::uint8_t size_ = 0;
-};
-
-// Routing state of one server: which ids are online on which connections, chat partners,
+// The router of one server: which ids are online on which connections, chat partners,
 // presence watchers. Thread-safe: every call picks its recipients under one mutex and
 // delivers to their sinks after releasing it.
-class hub {
+class hub final : public router {
  public:
-  struct online_list {
-    std::vector<std::string> ids;  // at most the limit asked for
-    std::size_t total;
-  };
-
   hub();
 
-  // Adds a connection; watchers of its id learn it is online when it is the id's first.
-  void join(member& m);
-  // Removes a connection, once (later calls do nothing). When it was its id's last, every chat
-  // partner gets `left` and every watcher `presence` offline.
-  void leave(member& m);
-
-  // Hands `frame` to every connection of `to` and to the sender's other connections, and makes
-  // the two ids chat partners. False when `to` has no connection (nothing was delivered).
-  bool route(const member& from, std::string_view to, const protocol::shared_frame& frame);
-  // Hands `frame` to every connection of `to`; no partnership, no report.
-  void notify(std::string_view to, const protocol::shared_frame& frame);
-  online_list who(std::size_t max_ids) const;
-  // Follows the presence of `ids` and sends `m` one `presence` for each, with its state now.
-  void watch(member& m, std::span<const std::string_view> ids);
-
-  // A message id unique across this server's runs: start time and a counter, in hex.
-  message_id next_message_id();
-
-  std::size_t connection_count() const { return connections_.load(std::memory_order_relaxed); }
+  void join(member& m) override;
+  void leave(member& m) override;
+  bool route(const member& from, std::string_view to, const protocol::shared_frame& frame) override;
+  bool route_stored(const member& from, std::string_view to,
+                    const protocol::shared_frame& frame) override;
+  void notify(std::string_view to, const protocol::shared_frame& frame) override;
+  void notify_others(const member& m, const protocol::shared_frame& frame) override;
+  bool online(std::string_view id) const override;
+  online_list who(std::size_t max_ids) const override;
+  void watch(member& m, std::span<const std::string_view> ids) override;
+  // Start time and a counter, in hex.
+  message_id next_message_id() override;
+  std::size_t connection_count() const override {
+    return connections_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct string_hash {
@@ -101,6 +67,10 @@ class hub {
   using sink_list = std::vector<std::shared_ptr<sink>>;
 
   void remove_watcher(const member& m);
+  // Caller holds the lock: the sender's connections other than itself join `targets`, and the
+  // two ids become partners (nothing when the sender has left).
+  template <typename Targets>
+  void add_sender_side(const member& from, online_entry& recipient, Targets& targets);
   void end_partnerships(online_entry& entry, sink_list& told);
 
   mutable std::mutex mutex_;

@@ -3,13 +3,16 @@
 
 namespace parley::core {
 
-// How the hub reaches one connection: the only thing core knows of the network. A sink may be
-// called from any thread and never blocks: it queues the frame for its connection (or drops
-// it once the connection is closing), so the hub can deliver without holding its lock.
+// How the hub and the store reach one connection: the only thing core knows of the network. A
+// sink may be called from any thread and never blocks: it queues the frame for its connection
+// (or drops it once the connection is closing), so the hub can deliver without holding its lock.
+// Calls from one thread reach the connection in the order made.
 class sink {
  public:
   virtual ~sink() = default;
   virtual void deliver(protocol::shared_frame frame) = 0;
+  // The store has answered one request of this connection in full (after its last frame).
+  virtual void store_done() {}
 };
 
 }  // namespace parley::core

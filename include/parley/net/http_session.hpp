@@ -18,6 +18,7 @@
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/net/ws_handshake.hpp"
+#include "parley/store/sqlite_store.hpp"
 
 namespace parley::net {
 
@@ -30,6 +31,7 @@ struct http_context {
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
   SSL_CTX* tls;                                      // null: plain HTTP and WebSocket
   ip_limits& addresses;                              // safe from any thread
+  const store::sqlite_store* store;                  // null without a store
 };
 
 // One HTTP connection: serves pages, /healthz and errors with keep-alive, and hands the

@@ -5,12 +5,14 @@
 
 #include "parley/core/hub.hpp"
 #include "parley/net/worker.hpp"
+#include "parley/store/sqlite_store.hpp"
 
 namespace parley::net {
 
 // The Prometheus text exposition (format 0.0.4) of every worker's counters, summed, and the
-// hub's gauges. Safe from any thread: counters are read with relaxed loads.
+// hub's gauges, and the store's (when `store` is not null). Safe from any thread: counters are
+// read with relaxed loads.
 std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, const core::hub& hub,
-                           double uptime_seconds);
+                           const store::sqlite_store* store, double uptime_seconds);
 
 }  // namespace parley::net

@@ -15,14 +15,15 @@
 #include "parley/net/static_files.hpp"
 #include "parley/net/tls_context.hpp"
 #include "parley/net/worker.hpp"
+#include "parley/store/sqlite_store.hpp"
 
 namespace parley::net {
 
 // The whole server: the hub, one worker per thread, the listener.
 class server {
  public:
-  // Binds the listening socket; throws on a startup error (bad address, port in use, no
-  // static dir, unusable TLS certificate or key).
+  // Opens the store and binds the listening socket; throws on a startup error (bad address,
+  // port in use, no static dir, unusable TLS certificate or key, a store it cannot open).
   explicit server(server_config config);
   ~server();
 
@@ -41,6 +42,8 @@ class server {
 
   server_config config_;
   core::hub hub_;
+  // Null without a store. Stopped in ~server once the workers are: its answers go to sessions.
+  std::unique_ptr<store::sqlite_store> store_;
   ip_limits addresses_;  // before workers_: their sessions hold slots until they are destroyed
   static_files files_;
   std::vector<std::unique_ptr<worker>> workers_;

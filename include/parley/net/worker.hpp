@@ -5,11 +5,13 @@
 #include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "parley/core/clock.hpp"
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
+#include "parley/core/message_store.hpp"
 #include "parley/net/poller.hpp"
 #include "parley/net/server_config.hpp"
 #include "parley/protocol/client_request.hpp"
@@ -29,7 +31,8 @@ using session_hook =
 // Everything but io(), post_close_all() and on_this_thread() is for the worker's own thread.
 class worker {
  public:
-  worker(const server_config& config, core::hub& hub);
+  // `store` is null without a store (protocol version 1).
+  worker(const server_config& config, core::hub& hub, core::message_store* store);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
@@ -43,6 +46,7 @@ class worker {
 
   const server_config& config() const { return config_; }
   core::hub& hub() { return hub_; }
+  core::message_store* store() { return store_; }
   protocol::request_parser& parser() { return parser_; }
   core::counters& stats() { return stats_; }
   const core::counters& stats() const { return stats_; }
@@ -60,6 +64,10 @@ class worker {
   // events) is done, together with whatever else it queues for the session: one write call
   // per turn.
   void flush_soon(std::shared_ptr<ws_session> session);
+  // Hands `frame` to `session` on this worker's thread, from any other thread (a null frame
+  // stands for sink::store_done). What one thread posts arrives in order; a burst of posts
+  // costs one wake-up of the loop, not one each.
+  void post_to(std::shared_ptr<ws_session> session, protocol::shared_frame frame);
   // Closes every session with 1001 (server going away); safe from any thread.
   void post_close_all();
   // Ends every session that is still open, after the loop has stopped (the drain time ran
@@ -75,9 +83,11 @@ class worker {
   void schedule_tick();
   void tick();
   void flush_all();
+  void drain_mailbox();
 
   const server_config& config_;
   core::hub& hub_;
+  core::message_store* store_;
   boost::asio::io_context io_{1};  // one thread runs it: no locking inside Asio
   net::poller poller_{io_, [this] { flush_all(); }};
   boost::asio::steady_timer tick_timer_;
@@ -91,6 +101,13 @@ class worker {
   std::atomic<std::size_t> session_count_{0};
   std::vector<std::shared_ptr<ws_session>> to_flush_;
   bool flush_posted_ = false;
+  struct mail {
+    std::shared_ptr<ws_session> to;
+    protocol::shared_frame frame;
+  };
+  std::mutex mailbox_mutex_;  // guards mailbox_, filled from other threads
+  std::vector<mail> mailbox_;
+  std::vector<mail> delivering_;  // the batch being handed over; kept for its memory
 };
 
 }  // namespace parley::net

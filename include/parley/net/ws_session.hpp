@@ -48,6 +48,9 @@ class ws_session final : public core::sink,
   // Sends the welcome, joins the hub and starts reading. On the worker's thread.
   void start();
   void deliver(protocol::shared_frame frame) override;
+  void store_done() override;
+  // What another thread sent through worker::post_to: a frame, or (null) a store_done.
+  void take_mail(protocol::shared_frame frame);
   // Drives pings, the slow-reader rule and the close deadline; called by the worker's timer.
   void tick(clock::time_point now);
   // Starts the close handshake with `code` (replies queued so far go first).
@@ -94,6 +97,11 @@ class ws_session final : public core::sink,
   void outbox_written(std::size_t bytes);
   void check_outbox_limits(clock::time_point now);
   void check_liveness(clock::time_point now);
+  // The peer's close frame came while the store still owes answers to earlier frames: the
+  // close is answered once they are out (protocol.md: replies before the close frame), or at
+  // the close deadline.
+  void close_after_store(protocol::close_code reply);
+  void on_store_done();
   // Ends the connection now: closes the socket, leaves the hub, logs once.
   void finish(std::uint16_t code, std::string_view why);
   void count_close(std::uint16_t code);
@@ -125,9 +133,10 @@ class ws_session final : public core::sink,
   clock::time_point close_deadline_;
   std::int64_t token_expires_at_;  // no_expiry without a token
 
-  std::uint16_t close_code_ = 1006;  // what the log reports: sent or received close code
-  bool closing_ = false;             // our close frame is queued; no more data frames
-  bool peer_closed_ = false;         // the peer's close frame arrived
+  std::uint16_t close_code_ = 1006;   // what the log reports: sent or received close code
+  std::uint16_t deferred_close_ = 0;  // close code to answer once the store has answered; 0: none
+  bool closing_ = false;              // our close frame is queued; no more data frames
+  bool peer_closed_ = false;          // the peer's close frame arrived
   bool finished_ = false;
   bool waiting_writable_ = false;
   bool flush_pending_ = false;

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -47,12 +48,41 @@ struct file_request {
   std::string_view payload;
 };
 
-using request = std::variant<request_error, msg_request, who_request, watch_request, typing_request,
-                             ping_request, file_request>;
+// protocol-v2 (with a store): the reader has read its conversation with `with` up to `seq`.
+struct read_request {
+  std::string_view with;  // a valid client id
+  std::int64_t seq;       // >= 0
+  optional_cid cid;
+};
+// protocol-v2: a page of the conversation with `with`.
+struct history_request {
+  std::string_view with;               // a valid client id
+  std::optional<std::int64_t> before;  // at most one of before and after; each >= 0
+  std::optional<std::int64_t> after;
+  std::int64_t limit;  // 1 to max_page_items
+  optional_cid cid;
+};
+// protocol-v2: the asker's conversations, newest activity first.
+struct conversations_request {
+  std::int64_t limit;               // 1 to max_page_items
+  std::optional<double> before_ts;  // only items whose last_ts is earlier
+  optional_cid cid;
+};
+
+using request =
+    std::variant<request_error, msg_request, who_request, watch_request, typing_request,
+                 ping_request, file_request, read_request, history_request, conversations_request>;
 
 struct request_limits {
   std::size_t max_watch_ids = 1000;  // ids in one `watch`
+  // The store's requests (read, history, conversations) exist only with a store; without one
+  // they are unknown types, as in version 1.
+  bool store_requests = false;
 };
+
+// protocol-v2: messages or conversations in one page, and a page's default size.
+inline constexpr std::int64_t max_page_items = 200;
+inline constexpr std::int64_t default_page_items = 50;
 
 // Field limits of protocol.md.
 inline constexpr std::size_t max_cid_bytes = 64;

@@ -12,6 +12,8 @@ enum class error_code {
   rate_limited,
   offline,  // the recipient has no connection
   forbidden,
+  unavailable,  // the store cannot write (disk full, read-only, unreachable): retry the cid
+  inbox_full,   // the recipient holds --max-inbox-messages undelivered messages
 };
 
 std::string_view to_string(error_code code) noexcept;

@@ -39,6 +39,27 @@ class json_writer {
   json_writer& array_item(std::string_view value);
   json_writer& close_array() {
     put(']');
+    first_ = false;
+    return *this;
+  }
+  // Objects nested in a field or as an array's item, closed by close_object; their fields are
+  // written with the same calls as the top level's.
+  json_writer& open_object(std::string_view name) {
+    key(name);
+    put('{');
+    first_ = true;
+    return *this;
+  }
+  json_writer& open_object_item() {
+    if (!first_item_) put(',');
+    first_item_ = false;
+    put('{');
+    first_ = true;
+    return *this;
+  }
+  json_writer& close_object() {
+    put('}');
+    first_ = false;
     return *this;
   }
   void finish() {

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -23,5 +24,14 @@ class utf8_validator {
   static constexpr std::uint8_t reject = 1;
   std::uint8_t state_ = accept;
 };
+
+// The longest prefix of valid UTF-8 `text` that fits in `max_bytes`, cut between characters.
+inline std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) noexcept {
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end;  // back to the first byte of the character the cut falls in
+  return text.substr(0, end);
+}
 
 }  // namespace parley::protocol

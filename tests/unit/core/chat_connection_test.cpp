@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "parley/core/clock.hpp"
+#include "parley/core/hub.hpp"
 #include "support/frames.hpp"
 
 namespace parley::core {
@@ -22,7 +23,8 @@ using json_list = std::vector<boost::json::object>;
 struct client {
   client(hub& h, const std::string& id, protocol::request_parser& parser, const chat_limits& limits,
          counters& stats)
-      : out(std::make_shared<recording_sink>()), conn(h, id, *out, parser, limits, stats) {}
+      : out(std::make_shared<recording_sink>()),
+        conn(h, nullptr, id, *out, parser, limits, stats) {}
   void open() { conn.open(out); }
   std::shared_ptr<recording_sink> out;
   chat_connection conn;

@@ -1,0 +1,83 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parley/core/sink.hpp"
+#include "parley/protocol/ws_frame.hpp"
+
+namespace parley::core {
+
+struct online_entry;
+
+// One connection's place in the router, owned by the connection. The router holds a strong
+// reference to the sink from join() to leave() (taken from `self_ref`), so that it can deliver
+// outside its lock; the connection itself never holds one, so nothing keeps it alive in a cycle.
+struct member {
+  std::string id;
+  sink* self = nullptr;               // the connection's own sink: identity and replies
+  std::weak_ptr<sink> self_ref;       // set before join()
+  std::vector<std::string> watching;  // ids whose presence it follows
+  bool joined = false;
+  online_entry* entry = nullptr;  // its id's entry in the hub while joined; set by the hub
+};
+
+// A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>".
+class message_id {
+ public:
+  message_id() = default;
+  message_id(std::string_view text);  // at most capacity bytes are kept
+  std::string_view view() const { return {data_, size_}; }
+  operator std::string_view() const { return view(); }
+  static constexpr std::size_t capacity = 34;  // 16 + 1 + 16 hex digits and room to spare
+
+ private:
+  friend class hub;
+  char data_[capacity];
+  std::uint8_t size_ = 0;
+};
+
+// Who is online where, and how a frame reaches an id's connections: what chat_connection and
+// the store need of routing. The local hub is one; a clustered router takes its place later.
+// Every method is thread-safe and delivers outside its locks (to sinks, which never block).
+class router {
+ public:
+  struct online_list {
+    std::vector<std::string> ids;  // at most the limit asked for
+    std::size_t total;
+  };
+
+  virtual ~router() = default;
+
+  // Adds a connection; watchers of its id learn it is online when it is the id's first.
+  virtual void join(member& m) = 0;
+  // Removes a connection, once (later calls do nothing). When it was its id's last, every chat
+  // partner gets `left` and every watcher `presence` offline.
+  virtual void leave(member& m) = 0;
+  // Hands `frame` to every connection of `to` and to the sender's other connections, and makes
+  // the two ids chat partners. False when `to` has no connection (nothing was delivered).
+  virtual bool route(const member& from, std::string_view to,
+                     const protocol::shared_frame& frame) = 0;
+  // A committed message (protocol-v2): to every connection of `to` when it has any (the two
+  // become partners when both are online), and to the sender's other connections in any case.
+  // True when `to` had a connection.
+  virtual bool route_stored(const member& from, std::string_view to,
+                            const protocol::shared_frame& frame) = 0;
+  // Hands `frame` to every connection of `to`; no partnership, no report.
+  virtual void notify(std::string_view to, const protocol::shared_frame& frame) = 0;
+  // Hands `frame` to every connection of m's id but m itself.
+  virtual void notify_others(const member& m, const protocol::shared_frame& frame) = 0;
+  virtual bool online(std::string_view id) const = 0;
+  virtual online_list who(std::size_t max_ids) const = 0;
+  // Follows the presence of `ids` and sends `m` one `presence` for each, with its state now.
+  virtual void watch(member& m, std::span<const std::string_view> ids) = 0;
+  // A message id unique across this server's runs.
+  virtual message_id next_message_id() = 0;
+  virtual std::size_t connection_count() const = 0;
+};
+
+}  // namespace parley::core

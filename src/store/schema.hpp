@@ -1,0 +1,15 @@
+#pragma once
+// Private to src/store: the database's layout and its migrations.
+#include <string>
+
+#include "sqlite_db.hpp"
+
+namespace parley::store {
+
+// Brings the database to the newest schema version, applying each missing migration in its own
+// transaction and recording it in schema_migrations. Returns the store's epoch, made (random)
+// when the database is created. Throws sqlite_error, or std::runtime_error for a database made
+// by a newer Parley.
+std::string migrate(database& db);
+
+}  // namespace parley::store
