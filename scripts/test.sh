@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds, then runs the unit, integration, conformance
-# and browser tests (ctest), the shared protocol check (check.py) against a real Parley, the
+# Runs every test: installs what is missing, builds, then runs the unit, integration, conformance,
+# browser and store tests (ctest), the shared protocol check (check.py) against a real Parley, the
 # integration and conformance suites again against the server built with ThreadSanitizer and
 # with AddressSanitizer+UBSan (the unit tests too), and a bounded libFuzzer run of every fuzz
 # target. Exits non-zero when anything fails or any sanitizer reports.
@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps clang-14 \
-  libclang-rt-14-dev
+  libclang-rt-14-dev strace
 
 need_node
 
@@ -23,7 +23,7 @@ section "browser test dependencies (npm ci)"
 section "shared protocol check (check.py) against Parley"
 "$repo_root/scripts/check-protocol.sh" "$repo_root/build-test/parley"
 
-section "ctest: unit, integration, browser"
+section "ctest: unit, integration, browser, store"
 ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 --timeout 600
 
 # The sanitizer runs build the server (and the unit tests) with the sanitizer and run the
