@@ -1,267 +1,19 @@
 // relay: connections in pairs (i <-> i^1), each sending to its partner, closed loop (a window
-// of messages in flight per sender) or open loop (an aggregate rate on a fixed schedule).
-// Each message's text carries its sequence number and its send time (the intended time in
-// open loop), so the receiver checks order and measures latency with no lookup. With --ack
-// the cid carries the same two numbers, so the sender measures send -> ack (what a durable
-// sender waits for) the same way, and the ack, not the relayed copy, frees the window.
+// of messages in flight per sender) or open loop (an aggregate rate on a fixed schedule); the
+// pairs are split over the workers (relay_shard). This file runs the phases (connect, warm up,
+// measure, drain, close) and makes the report. With --ack the ack, not the relayed copy, frees
+// a sender's place in the window, and send -> ack is timed: what a durable sender waits for.
 
-#include "json_scan.hpp"
-#include "latency_histogram.hpp"
-#include "relay_stream.hpp"
-#include "reply_tally.hpp"
+#include "relay_shard.hpp"
 #include "report.hpp"
-#include "shard.hpp"
 #include "store_metrics.hpp"
 #include "workloads.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-
-#include <cstring>
-#include <iostream>
+#include <optional>
 #include <thread>
 
 namespace parley::bench {
 namespace {
-
-constexpr std::size_t digits = 16;  // width of the sequence number and of the time
-constexpr std::size_t time_offset = digits + 1;
-constexpr std::size_t min_text = 2 * digits + 2;
-
-// A sender's prebuilt message; only the digits change from one send to the next.
-struct message_template {
-  std::string bytes;
-  std::size_t text_at = 0;
-  std::size_t cid_at = 0;  // 0: no cid
-};
-
-// "<seq>.<time>" at the start of a text or a cid: the sequence number and the stamp.
-struct stamped {
-  std::optional<std::uint64_t> seq, stamp;
-};
-stamped parse_stamped(std::string_view s) {
-  stamped r;
-  r.seq = parse_fixed_digits(s, digits);
-  if (s.size() > time_offset) r.stamp = parse_fixed_digits(s.substr(time_offset), digits);
-  return r;
-}
-
-struct relay_counts {
-  std::uint64_t duplicated = 0, reordered = 0, stale = 0, malformed = 0;
-  std::uint64_t error_frames = 0, other_frames = 0, acks = 0, acks_out_of_order = 0, skipped = 0;
-  std::uint64_t window_messages = 0, window_bytes = 0, window_acks = 0;
-};
-
-class relay_shard final : public shard {
- public:
-  relay_shard(run_env& env, worker& w, std::size_t first, std::size_t count)
-      : shard(env, w, first, count), streams_(count), timer_(w.context()) {
-    for (std::size_t i = 0; i < count; ++i)
-      templates_.push_back(make_template(first + (i ^ 1)));
-  }
-
-  void post_start(std::int64_t t0, std::int64_t m0, std::int64_t m1, std::size_t total_senders) {
-    worker_.post([=, this] {
-      t0_ = t0, m0_ = m0, m1_ = m1;
-      sending_ = true;
-      if (env_.opts.rate <= 0) {
-        std::int64_t const now = now_ns();
-        for (std::size_t i = 0; i < streams_.size(); ++i)
-          for (std::size_t k = 0; k < env_.opts.window; ++k)
-            send_one(i, now);
-        worker_.flush_dirty();
-      } else {
-        double const my_rate = env_.opts.rate * static_cast<double>(streams_.size()) /
-                               static_cast<double>(total_senders);
-        interval_ns_ = 1e9 / my_rate;
-        tick();
-      }
-    });
-  }
-
-  void post_stop() {
-    worker_.post([this] {
-      sending_ = false;
-      timer_.cancel();
-    });
-  }
-
-  solo_counter sent, unique;
-  solo_counter answered;  // with --ack: acks and refusals (error frames naming a message)
-  solo_counter refused;   // ... of which refusals
-  relay_counts counts;
-  reply_tally replies;
-  latency_histogram latency, send_lag, ack_latency;
-  std::string first_error;
-
-  // After the worker stopped: lost and undelivered messages over every stream.
-  relay_stream::end_counts at_end() const {
-    relay_stream::end_counts sum;
-    for (relay_stream const& s : streams_) {
-      auto const e = s.at_end();
-      sum.lost += e.lost, sum.undelivered += e.undelivered;
-    }
-    return sum;
-  }
-
- private:
-  message_template make_template(std::size_t partner) const {
-    message_template t;
-    t.bytes = R"({"type":"msg","to":")" + env_.client_id(partner) + R"(","text":")";
-    t.text_at = t.bytes.size();
-    std::string text(env_.opts.size, 'x');
-    text[digits] = text[time_offset + digits] = '.';
-    t.bytes += text + "\"";
-    if (env_.opts.ack) {
-      t.bytes += R"(,"cid":")";
-      t.cid_at = t.bytes.size();
-      t.bytes += std::string(digits, '0') + "." + std::string(digits, '0') + "\"";
-    }
-    t.bytes += "}";
-    return t;
-  }
-
-  // Queues sender i's next message stamped with `stamp_ns` (send or intended time).
-  void send_one(std::size_t i, std::int64_t stamp_ns) {
-    message_template const& t = templates_[i];
-    relay_stream& s = streams_[i];
-    client_connection& c = conn(i);
-    char* p = c.begin_text(t.bytes.size());
-    std::memcpy(p, t.bytes.data(), t.bytes.size());
-    write_fixed_digits(p + t.text_at, s.next_seq, digits);
-    write_fixed_digits(p + t.text_at + time_offset, static_cast<std::uint64_t>(stamp_ns), digits);
-    if (t.cid_at) {
-      write_fixed_digits(p + t.cid_at, s.next_seq, digits);
-      write_fixed_digits(p + t.cid_at + time_offset, static_cast<std::uint64_t>(stamp_ns), digits);
-    }
-    c.end_text(p, t.bytes.size());
-    ++s.next_seq;
-    ++s.inflight;
-    sent.add();
-  }
-
-  // Open loop: sends every message whose intended time has come, then sleeps until the next.
-  void tick() {
-    if (!sending_) return;
-    std::int64_t const now = now_ns();
-    std::int64_t due = 0;
-    // Bounded per turn, so that a stalled client still reads between bursts.
-    for (int n = 0; n < 100000; ++n) {
-      due = t0_ + static_cast<std::int64_t>(static_cast<double>(k_) * interval_ns_);
-      if (due > now) break;
-      std::size_t const i = k_ % streams_.size();
-      if (streams_[i].inflight >= env_.opts.max_inflight) {
-        ++counts.skipped;
-      } else {
-        send_one(i, due);
-        if (in_window(now)) send_lag.record(now - due);
-      }
-      ++k_;
-    }
-    worker_.flush_dirty();
-    timer_.expires_at(at_ns(due));
-    timer_.async_wait([this](boost::system::error_code ec) {
-      if (!ec) tick();
-    });
-  }
-
-  bool in_window(std::int64_t now) const { return now >= m0_ && now < m1_; }
-
-  void on_text(client_connection& c, std::string_view payload, std::size_t wire_bytes) override {
-    std::size_t const j = c.index() - first_;
-    // Fast path: the servers measured here put "type" first in a relayed message.
-    constexpr std::string_view msg_prefix = R"({"type":"msg",)";
-    if (payload.starts_with(msg_prefix))
-      return on_message(j ^ 1, payload.substr(msg_prefix.size()), wire_bytes);
-    std::string_view const type = find_string_field(payload, "\"type\"");
-    if (type == "msg") return on_message(j ^ 1, payload, wire_bytes);
-    if (type == "ack") return on_ack(j, payload);
-    if (type == "error") return on_error(j, payload);
-    ++counts.other_frames;
-  }
-
-  // Sender i's message arrived at its partner. `payload` is the message, or its part after
-  // "type" (the text comes later).
-  void on_message(std::size_t i, std::string_view payload, std::size_t wire_bytes) {
-    auto const [seq, stamp] = parse_stamped(find_string_field(payload, "\"text\""));
-    if (!seq || !stamp) {
-      ++counts.malformed;
-      return;
-    }
-    switch (streams_[i].accept(*seq)) {
-      case relay_stream::arrival::stale:
-        ++counts.stale;
-        return;
-      case relay_stream::arrival::duplicated:
-        ++counts.duplicated;
-        return;
-      case relay_stream::arrival::reordered:
-        ++counts.reordered;
-        break;
-      case relay_stream::arrival::fresh:
-        break;
-    }
-    unique.add();
-    std::int64_t const now = now_ns();
-    if (in_window(now)) {
-      ++counts.window_messages;
-      counts.window_bytes += wire_bytes;
-      latency.record(now - static_cast<std::int64_t>(*stamp));
-    }
-    if (!env_.opts.ack) free_slot(i, now);  // with --ack the ack frees it
-  }
-
-  // Sender i's message was answered: one place in its window is free (closed loop: send the
-  // next one now).
-  void free_slot(std::size_t i, std::int64_t now) {
-    if (streams_[i].inflight > 0) --streams_[i].inflight;
-    if (sending_ && env_.opts.rate <= 0) send_one(i, now);
-  }
-
-  // Acks come in the order of their messages; a refused message between two acks is no
-  // disorder (its error may even come first), a repeated or earlier cid is.
-  void on_ack(std::size_t i, std::string_view payload) {
-    ++counts.acks;
-    replies.count_ack(payload);
-    auto const [seq, stamp] = parse_stamped(find_string_field(payload, "\"cid\""));
-    relay_stream& s = streams_[i];
-    if (!seq || *seq < s.next_ack) {
-      ++counts.acks_out_of_order;
-    } else {
-      s.next_ack = *seq + 1;
-    }
-    std::int64_t const now = now_ns();
-    if (stamp && in_window(now)) {
-      ++counts.window_acks;
-      ack_latency.record(now - static_cast<std::int64_t>(*stamp));
-    }
-    answered.add();
-    free_slot(i, now);
-  }
-
-  // An error frame on connection i. With --ack one that names a message of i (by its cid) is
-  // a refusal: that message will never arrive, and its place in the window is free.
-  void on_error(std::size_t i, std::string_view payload) {
-    ++counts.error_frames;
-    replies.count_error(payload);
-    if (first_error.empty()) first_error = std::string(payload.substr(0, 300));
-    if (!env_.opts.ack) return;
-    auto const seq = parse_fixed_digits(find_string_field(payload, "\"cid\""), digits);
-    relay_stream& s = streams_[i];
-    if (!seq || *seq >= s.next_seq) return;
-    s.refuse(*seq);
-    refused.add();
-    answered.add();
-    free_slot(i, now_ns());
-  }
-
-  std::vector<relay_stream> streams_;  // [i]: the messages connection first_ + i sends
-  std::vector<message_template> templates_;
-  boost::asio::steady_timer timer_;
-  bool sending_ = false;
-  std::int64_t t0_ = 0, m0_ = 0, m1_ = 0;
-  double interval_ns_ = 0;
-  std::uint64_t k_ = 0;
-};
 
 std::int64_t seconds_ns(double s) {
   return static_cast<std::int64_t>(s * 1e9);
@@ -382,8 +134,8 @@ bool connect_all(run_env& env, shard_list const& shards, boost::json::object& re
 int run_relay(bench_options const& o) {
   if (o.connections < 2 || o.connections % 2)
     throw std::runtime_error("relay: --connections must be even and >= 2");
-  if (o.size < min_text)
-    throw std::runtime_error("relay: --size must be at least " + std::to_string(min_text));
+  if (o.size < relay_min_text)
+    throw std::runtime_error("relay: --size must be at least " + std::to_string(relay_min_text));
   if (o.window == 0) throw std::runtime_error("relay: --window must be at least 1");
   run_env env(o);
   std::optional<http_url> metrics;  // parsed first: a bad URL stops the run before it starts
