@@ -6,7 +6,11 @@ the standard library only, and corrupts the relayed message stream on request:
   --drop N      drop every Nth relayed message
   --dup N       deliver every Nth relayed message twice
   --reorder N   hold every Nth relayed message back and deliver it after the next one
-With none of them it is an honest relay. Prints "listening on http://127.0.0.1:PORT".
+  --refuse N    answer every Nth message with error "unavailable" (its cid echoed) and relay
+                nothing, as a server whose store cannot write does (protocol-v2.md)
+With none of them it is an honest relay. With --store-metrics it answers GET /metrics with
+made-up store counters in Prometheus text: every relayed message committed, four per commit,
+one fsync per commit. Prints "listening on http://127.0.0.1:PORT".
 """
 import argparse
 import asyncio
@@ -51,7 +55,17 @@ class Relay:
         self.conns = {}  # id -> writer
         self.held = {}  # recipient id -> frame held back (reorder)
         self.count = 0
+        self.received = 0  # msg frames received (for --refuse)
+        self.committed = 0  # messages relayed (for the made-up store counters)
         self.mids = itertools.count(1)
+
+    def metrics(self):
+        commits = self.committed // 4
+        return ("# TYPE parley_store_commits_total counter\nparley_store_commits_total %d\n"
+                "# TYPE parley_store_committed_messages_total counter\n"
+                "parley_store_committed_messages_total %d\n"
+                "# TYPE parley_store_syncs_total counter\nparley_store_syncs_total{file=\"wal\"} %d\n"
+                % (commits, commits * 4, commits)).encode()
 
     def deliver(self, to, data):
         w = self.conns.get(to)
@@ -76,6 +90,11 @@ class Relay:
             head = await reader.readuntil(b"\r\n\r\n")
             line = head.split(b"\r\n", 1)[0].decode()
             path = line.split(" ")[1]
+            if path == "/metrics" and self.args.store_metrics:
+                body = self.metrics()
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\n"
+                             b"content-length: %d\r\n\r\n" % len(body) + body)
+                return
             key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key:")]
             if not path.startswith("/ws/") or len(path) == 4 or not key:
                 writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
@@ -101,6 +120,14 @@ class Relay:
                     writer.write(frame(1, json.dumps({"type": "pong", "server_time": 0}).encode()))
                 if m.get("type") != "msg":
                     continue
+                self.received += 1
+                if self.args.refuse and self.received % self.args.refuse == 0:
+                    if "cid" in m:
+                        err = {"type": "error", "code": "unavailable", "cid": m["cid"],
+                               "message": "the store is unavailable; retry with the same cid"}
+                        writer.write(frame(1, json.dumps(err).encode()))
+                    continue
+                self.committed += 1
                 mid = str(next(self.mids))
                 out = {"type": "msg", "from": cid, "to": m["to"], "text": m["text"], "mid": mid,
                        "ts": int(time.time() * 1000)}
@@ -124,6 +151,8 @@ async def main():
     p.add_argument("--drop", type=int, default=0)
     p.add_argument("--dup", type=int, default=0)
     p.add_argument("--reorder", type=int, default=0)
+    p.add_argument("--refuse", type=int, default=0)
+    p.add_argument("--store-metrics", action="store_true")
     args = p.parse_args()
     relay = Relay(args)
     server = await asyncio.start_server(relay.session, "127.0.0.1", args.port)

@@ -79,7 +79,10 @@ int main(int argc, char** argv) {
   auto* relay =
       app.add_subcommand("relay", "pairs relaying messages; throughput, latency, order checks");
   add_common(relay);
-  relay->add_option("--window,-w", o.window, "closed loop: messages in flight per sender")
+  relay
+      ->add_option("--window,-w", o.window,
+                   "closed loop: messages in flight per sender; a place is freed when the "
+                   "partner receives the message (with --ack: when the ack comes)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   relay->add_option("--rate,-r", o.rate, "open loop: aggregate msg/s (0: closed loop)")
@@ -96,7 +99,16 @@ int main(int argc, char** argv) {
                    "open loop: in flight per sender before sends are skipped")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000000));
-  relay->add_flag("--ack", o.ack, "send a cid with each message and check the acks");
+  relay->add_flag("--ack", o.ack,
+                  "send a cid with each message and check the acks: reports acked msg/s, send->ack "
+                  "latency, acks by status and refusals; in closed loop the ack (not the relayed "
+                  "copy) frees the sender's window");
+  relay->add_flag("--store-metrics", o.store_metrics,
+                  "read the store's counters (parley_store_*) from http://HOST:PORT/metrics before "
+                  "and after the window: commits/s, fsyncs/s, messages per commit");
+  relay->add_option("--metrics-url", o.metrics_url,
+                    "http://127.0.0.1:PORT/PATH to read them from instead (implies "
+                    "--store-metrics)");
   auto* idle =
       app.add_subcommand("idle", "open N connections; connect rate and server RSS per connection");
   add_common(idle);

@@ -26,7 +26,9 @@ struct bench_options {
   std::size_t connect_concurrency = 256;  // connects in flight at once (per run)
   std::size_t max_inflight = 100000;  // open loop: a sender past this skips sends (bounds memory)
   std::size_t read_buffer = 4096;     // initial read buffer per connection; grows for big frames
-  bool ack = false;                   // relay: send a cid and check the acks too
+  bool ack = false;                   // relay: send a cid; the ack frees the window, is timed
+  bool store_metrics = false;         // relay: scrape the store's counters from HOST:PORT/metrics
+  std::string metrics_url;            // relay: scrape this URL instead (implies store_metrics)
   bool json = false;                  // print one JSON line instead of the summary
   int server_pid = 0;                 // read the server's RSS and CPU from /proc
   std::string label;                  // free text copied into the report (e.g. server name)

@@ -1,245 +1,19 @@
 // relay: connections in pairs (i <-> i^1), each sending to its partner, closed loop (a window
-// of messages in flight per sender) or open loop (an aggregate rate on a fixed schedule).
-// Each message's text carries its sequence number and its send time (the intended time in
-// open loop), so the receiver checks order and measures latency with no lookup.
+// of messages in flight per sender) or open loop (an aggregate rate on a fixed schedule); the
+// pairs are split over the workers (relay_shard). This file runs the phases (connect, warm up,
+// measure, drain, close) and makes the report. With --ack the ack, not the relayed copy, frees
+// a sender's place in the window, and send -> ack is timed: what a durable sender waits for.
 
-#include "json_scan.hpp"
-#include "latency_histogram.hpp"
+#include "relay_shard.hpp"
 #include "report.hpp"
-#include "shard.hpp"
+#include "store_metrics.hpp"
 #include "workloads.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-
-#include <array>
-#include <cstring>
-#include <iostream>
+#include <optional>
 #include <thread>
 
 namespace parley::bench {
 namespace {
-
-constexpr std::size_t digits = 16;  // width of the sequence number and of the time
-constexpr std::size_t time_offset = digits + 1;
-constexpr std::size_t min_text = 2 * digits + 2;
-constexpr std::uint64_t seen_window = 1024;  // how far back duplicates are told from late messages
-
-// A sender's prebuilt message; only the digits change from one send to the next.
-struct message_template {
-  std::string bytes;
-  std::size_t text_at = 0;
-  std::size_t cid_at = 0;  // 0: no cid
-};
-
-struct peer_state {
-  // as a sender
-  std::uint64_t next_seq = 0;
-  std::uint64_t inflight = 0;  // sent, not yet received by the partner
-  std::uint64_t next_ack = 0;
-  // as the receiver of the partner's messages
-  std::uint64_t max_seen = 0;                          // 1 + the highest sequence number received
-  std::uint64_t received = 0;                          // distinct sequence numbers received
-  std::array<std::uint64_t, seen_window / 64> seen{};  // bit seq % 1024, for the last 1024
-  bool test(std::uint64_t s) const { return (seen[(s % seen_window) / 64] >> (s % 64)) & 1; }
-  void set(std::uint64_t s) { seen[(s % seen_window) / 64] |= std::uint64_t{1} << (s % 64); }
-  void clear(std::uint64_t s) { seen[(s % seen_window) / 64] &= ~(std::uint64_t{1} << (s % 64)); }
-};
-
-struct relay_counts {
-  std::uint64_t duplicated = 0, reordered = 0, stale = 0, malformed = 0;
-  std::uint64_t error_frames = 0, other_frames = 0, acks = 0, acks_out_of_order = 0, skipped = 0;
-  std::uint64_t window_messages = 0, window_bytes = 0;
-};
-
-class relay_shard final : public shard {
- public:
-  relay_shard(run_env& env, worker& w, std::size_t first, std::size_t count)
-      : shard(env, w, first, count), st_(count), timer_(w.context()) {
-    for (std::size_t i = 0; i < count; ++i)
-      templates_.push_back(make_template(first + (i ^ 1)));
-  }
-
-  void post_start(std::int64_t t0, std::int64_t m0, std::int64_t m1, std::size_t total_senders) {
-    worker_.post([=, this] {
-      t0_ = t0, m0_ = m0, m1_ = m1;
-      sending_ = true;
-      if (env_.opts.rate <= 0) {
-        std::int64_t const now = now_ns();
-        for (std::size_t i = 0; i < st_.size(); ++i)
-          for (std::size_t k = 0; k < env_.opts.window; ++k)
-            send_one(i, now);
-        worker_.flush_dirty();
-      } else {
-        double const my_rate =
-            env_.opts.rate * static_cast<double>(st_.size()) / static_cast<double>(total_senders);
-        interval_ns_ = 1e9 / my_rate;
-        tick();
-      }
-    });
-  }
-
-  void post_stop() {
-    worker_.post([this] {
-      sending_ = false;
-      timer_.cancel();
-    });
-  }
-
-  solo_counter sent, unique;
-  relay_counts counts;
-  latency_histogram latency, send_lag;
-  std::string first_error;
-
-  // After the worker stopped: messages missing below the highest one received (lost, since
-  // each pair's stream is ordered), and messages sent after it (still in flight at the end).
-  std::pair<std::uint64_t, std::uint64_t> holes_and_tail() const {
-    std::uint64_t holes = 0, tail = 0;
-    for (std::size_t j = 0; j < st_.size(); ++j) {
-      peer_state const& r = st_[j];
-      holes += r.max_seen - std::min(r.max_seen, r.received);
-      tail += st_[j ^ 1].next_seq - std::min(st_[j ^ 1].next_seq, r.max_seen);
-    }
-    return {holes, tail};
-  }
-
- private:
-  message_template make_template(std::size_t partner) const {
-    message_template t;
-    t.bytes = R"({"type":"msg","to":")" + env_.client_id(partner) + R"(","text":")";
-    t.text_at = t.bytes.size();
-    std::string text(env_.opts.size, 'x');
-    text[digits] = text[time_offset + digits] = '.';
-    t.bytes += text + "\"";
-    if (env_.opts.ack) {
-      t.bytes += R"(,"cid":")";
-      t.cid_at = t.bytes.size();
-      t.bytes += std::string(digits, '0') + "\"";
-    }
-    t.bytes += "}";
-    return t;
-  }
-
-  // Queues sender i's next message stamped with `stamp_ns` (send or intended time).
-  void send_one(std::size_t i, std::int64_t stamp_ns) {
-    message_template const& t = templates_[i];
-    peer_state& s = st_[i];
-    client_connection& c = conn(i);
-    char* p = c.begin_text(t.bytes.size());
-    std::memcpy(p, t.bytes.data(), t.bytes.size());
-    write_fixed_digits(p + t.text_at, s.next_seq, digits);
-    write_fixed_digits(p + t.text_at + time_offset, static_cast<std::uint64_t>(stamp_ns), digits);
-    if (t.cid_at) write_fixed_digits(p + t.cid_at, s.next_seq, digits);
-    c.end_text(p, t.bytes.size());
-    ++s.next_seq;
-    ++s.inflight;
-    sent.add();
-  }
-
-  // Open loop: sends every message whose intended time has come, then sleeps until the next.
-  void tick() {
-    if (!sending_) return;
-    std::int64_t const now = now_ns();
-    std::int64_t due = 0;
-    // Bounded per turn, so that a stalled client still reads between bursts.
-    for (int n = 0; n < 100000; ++n) {
-      due = t0_ + static_cast<std::int64_t>(static_cast<double>(k_) * interval_ns_);
-      if (due > now) break;
-      std::size_t const i = k_ % st_.size();
-      if (st_[i].inflight >= env_.opts.max_inflight) {
-        ++counts.skipped;
-      } else {
-        send_one(i, due);
-        if (now >= m0_ && now < m1_) send_lag.record(now - due);
-      }
-      ++k_;
-    }
-    worker_.flush_dirty();
-    timer_.expires_at(at_ns(due));
-    timer_.async_wait([this](boost::system::error_code ec) {
-      if (!ec) tick();
-    });
-  }
-
-  void on_text(client_connection& c, std::string_view payload, std::size_t wire_bytes) override {
-    std::size_t const j = c.index() - first_;
-    // Fast path: the servers measured here put "type" first in a relayed message.
-    constexpr std::string_view msg_prefix = R"({"type":"msg",)";
-    if (payload.starts_with(msg_prefix))
-      return on_message(j, payload.substr(msg_prefix.size()), wire_bytes);
-    std::string_view const type = find_string_field(payload, "\"type\"");
-    if (type == "msg") return on_message(j, payload, wire_bytes);
-    if (type == "ack") return on_ack(j, payload);
-    if (type == "error") {
-      ++counts.error_frames;
-      if (first_error.empty()) first_error = std::string(payload.substr(0, 300));
-      return;
-    }
-    ++counts.other_frames;
-  }
-
-  // `payload` is the message, or its part after "type" (the text comes later).
-  void on_message(std::size_t j, std::string_view payload, std::size_t wire_bytes) {
-    std::string_view const text = find_string_field(payload, "\"text\"");
-    auto const seq = parse_fixed_digits(text, digits);
-    auto const stamp = text.size() > time_offset
-                           ? parse_fixed_digits(text.substr(time_offset), digits)
-                           : std::nullopt;
-    if (!seq || !stamp) {
-      ++counts.malformed;
-      return;
-    }
-    if (!accept(st_[j], *seq)) return;
-    ++st_[j].received;
-    unique.add();
-    std::size_t const i = j ^ 1;  // the sender
-    if (st_[i].inflight > 0) --st_[i].inflight;
-    std::int64_t const now = now_ns();
-    if (now >= m0_ && now < m1_) {
-      ++counts.window_messages;
-      counts.window_bytes += wire_bytes;
-      latency.record(now - static_cast<std::int64_t>(*stamp));
-    }
-    if (sending_ && env_.opts.rate <= 0) send_one(i, now);
-  }
-
-  // Records sequence number s at receiver r; false for a duplicate or a message too late to tell.
-  bool accept(peer_state& r, std::uint64_t s) {
-    if (s >= r.max_seen) {
-      std::uint64_t const from = s - r.max_seen >= seen_window ? s + 1 - seen_window : r.max_seen;
-      for (std::uint64_t k = from; k <= s; ++k)
-        r.clear(k);  // at most 1024 turns
-      r.set(s);
-      r.max_seen = s + 1;
-      return true;
-    }
-    if (r.max_seen - s > seen_window) {
-      ++counts.stale;
-      return false;
-    }
-    if (r.test(s)) {
-      ++counts.duplicated;
-      return false;
-    }
-    r.set(s);
-    ++counts.reordered;
-    return true;
-  }
-
-  void on_ack(std::size_t i, std::string_view payload) {
-    ++counts.acks;
-    auto const seq = parse_fixed_digits(find_string_field(payload, "\"cid\""), digits);
-    if (!seq || *seq != st_[i].next_ack) ++counts.acks_out_of_order;
-    if (seq) st_[i].next_ack = *seq + 1;
-  }
-
-  std::vector<peer_state> st_;
-  std::vector<message_template> templates_;
-  boost::asio::steady_timer timer_;
-  bool sending_ = false;
-  std::int64_t t0_ = 0, m0_ = 0, m1_ = 0;
-  double interval_ns_ = 0;
-  std::uint64_t k_ = 0;
-};
 
 std::int64_t seconds_ns(double s) {
   return static_cast<std::int64_t>(s * 1e9);
@@ -258,8 +32,9 @@ std::uint64_t sum(shard_list const& shards, Member member) {
 // Everything the shards counted, summed after the workers stopped.
 struct relay_totals {
   relay_counts c;
-  latency_histogram latency, send_lag;
-  std::uint64_t sent = 0, received = 0, lost = 0, undelivered = 0, unexpected = 0;
+  reply_tally replies;
+  latency_histogram latency, send_lag, ack_latency;
+  std::uint64_t sent = 0, received = 0, refused = 0, lost = 0, undelivered = 0, unexpected = 0;
   std::string first_error;
 };
 
@@ -267,34 +42,42 @@ relay_totals collect(shard_list const& shards) {
   relay_totals t;
   relay_counts& c = t.c;
   for (auto const& s : shards) {
-    auto const [holes, tail] = s->holes_and_tail();
-    t.lost += holes, t.undelivered += tail;
+    auto const end = s->at_end();
+    t.lost += end.lost, t.undelivered += end.undelivered;
     auto const& k = s->counts;
     c.duplicated += k.duplicated, c.reordered += k.reordered, c.stale += k.stale,
         c.malformed += k.malformed;
     c.error_frames += k.error_frames, c.other_frames += k.other_frames, c.acks += k.acks;
     c.acks_out_of_order += k.acks_out_of_order, c.skipped += k.skipped;
     c.window_messages += k.window_messages, c.window_bytes += k.window_bytes;
+    c.window_acks += k.window_acks;
+    t.replies.merge(s->replies);
     t.latency.merge(s->latency);
     t.send_lag.merge(s->send_lag);
+    t.ack_latency.merge(s->ack_latency);
     t.unexpected += s->unexpected.get();
     if (t.first_error.empty())
       t.first_error = !s->first_error.empty() ? s->first_error : s->first_failure;
   }
   t.sent = sum(shards, &relay_shard::sent);
   t.received = sum(shards, &relay_shard::unique);
+  t.refused = sum(shards, &relay_shard::refused);
   return t;
 }
 
 // Adds the results to `report`; returns whether the server behaved (messages in flight when
-// the drain ran out are reported, not held against it).
+// the drain ran out are reported, not held against it; error frames are).
 bool add_results(boost::json::object& report, relay_totals const& t, bench_options const& o) {
   relay_counts const& c = t.c;
   std::uint64_t const ack_missing =
-      o.ack && t.undelivered == 0 ? t.sent - std::min(t.sent, c.acks) : 0;
+      o.ack && t.undelivered == 0 ? t.sent - std::min(t.sent, c.acks + t.refused) : 0;
   report["msgs_per_s"] = static_cast<double>(c.window_messages) / o.duration;
   report["bytes_per_s"] = static_cast<double>(c.window_bytes) / o.duration;
   report["latency_us"] = latency_json(t.latency);
+  if (o.ack) {
+    report["acked_msgs_per_s"] = static_cast<double>(c.window_acks) / o.duration;
+    report["ack_latency_us"] = latency_json(t.ack_latency);
+  }
   if (o.rate > 0) {
     report["send_lag_us"] = latency_json(t.send_lag);
     report["skipped"] = c.skipped;
@@ -308,13 +91,19 @@ bool add_results(boost::json::object& report, relay_totals const& t, bench_optio
   report["too_late_to_tell"] = c.stale;
   report["malformed"] = c.malformed;
   report["error_frames"] = c.error_frames;
+  report["errors_by_code"] = t.replies.errors_by_code();
   if (o.ack) {
     report["acks"] = c.acks;
+    report["acks_by_status"] = t.replies.acks_by_status();
+    report["acks_duplicate"] = t.replies.duplicate_acks();
     report["acks_out_of_order"] = c.acks_out_of_order;
+    report["acks_missing"] = ack_missing;
+    report["refused"] = t.refused;
   }
   report["unexpected_closes"] = t.unexpected;
   return t.lost == 0 && c.duplicated == 0 && c.reordered == 0 && c.stale == 0 && c.malformed == 0 &&
-         c.error_frames == 0 && t.unexpected == 0 && c.acks_out_of_order == 0 && ack_missing == 0;
+         c.error_frames == 0 && t.unexpected == 0 && c.acks_out_of_order == 0 && ack_missing == 0 &&
+         t.replies.duplicate_acks() == 0;
 }
 
 // Opens every connection; on failure prints the report and returns false.
@@ -345,10 +134,14 @@ bool connect_all(run_env& env, shard_list const& shards, boost::json::object& re
 int run_relay(bench_options const& o) {
   if (o.connections < 2 || o.connections % 2)
     throw std::runtime_error("relay: --connections must be even and >= 2");
-  if (o.size < min_text)
-    throw std::runtime_error("relay: --size must be at least " + std::to_string(min_text));
+  if (o.size < relay_min_text)
+    throw std::runtime_error("relay: --size must be at least " + std::to_string(relay_min_text));
   if (o.window == 0) throw std::runtime_error("relay: --window must be at least 1");
   run_env env(o);
+  std::optional<http_url> metrics;  // parsed first: a bad URL stops the run before it starts
+  if (o.store_metrics || !o.metrics_url.empty())
+    metrics = parse_http_url(
+        !o.metrics_url.empty() ? o.metrics_url : "http://" + env.target.host_header + "/metrics");
   std::size_t const pairs = o.connections / 2, t = env.workers.size();
   shard_list shards;
   for (std::size_t s = 0; s < t; ++s) {  // whole pairs per shard: a pair never crosses threads
@@ -371,13 +164,22 @@ int run_relay(bench_options const& o) {
     s->post_start(t0, m0, m1, o.connections);
   std::this_thread::sleep_until(at_ns(m0));
   double const cpu0 = process_cpu_seconds(), scpu0 = server_cpu_seconds(o.server_pid);
+  store_sample const store0 = metrics ? scrape_store(*metrics) : store_sample{};
   std::this_thread::sleep_until(at_ns(m1));
   double const cpu1 = process_cpu_seconds(), scpu1 = server_cpu_seconds(o.server_pid);
+  store_sample const store1 = metrics ? scrape_store(*metrics) : store_sample{};
   long long const rss = server_rss_bytes(o.server_pid);
   for (auto& s : shards)
     s->post_stop();
-  wait_until([&] { return sum(shards, &relay_shard::unique) >= sum(shards, &relay_shard::sent); },
-             deadline_after(o.drain));
+  // Every message arrived or was refused, and (with --ack) every one was answered.
+  wait_until(
+      [&] {
+        std::uint64_t const sent = sum(shards, &relay_shard::sent);
+        std::uint64_t const refused = sum(shards, &relay_shard::refused);
+        return sum(shards, &relay_shard::unique) + refused >= sent &&
+               (!o.ack || sum(shards, &relay_shard::answered) >= sent);
+      },
+      deadline_after(o.drain));
   for (auto& s : shards)
     s->post_close_all();
   wait_until(
@@ -392,6 +194,7 @@ int run_relay(bench_options const& o) {
     report["server_cpu"] = scpu0 < 0 ? -1.0 : (scpu1 - scpu0) / o.duration;
     report["server_rss_bytes"] = rss;
   }
+  if (metrics) add_store_rates(report, *metrics, store0, store1);
   report["ok"] = ok;
   if (!totals.first_error.empty()) report["first_error"] = totals.first_error;
   print_report(report, o.json);

@@ -82,7 +82,9 @@ void print_report(boost::json::object const& report, bool json) {
   for (auto const& [k, v] : r) {
     if (k == "tool" || k == "mode") continue;
     out << "  " << std::string(k) << ": ";
-    if (v.is_object()) {
+    if (v.is_object() && v.as_object().empty()) {
+      out << "none";
+    } else if (v.is_object()) {
       bool first = true;
       for (auto const& [k2, v2] : v.as_object()) {
         out << (first ? "" : "  ") << std::string(k2) << "=";

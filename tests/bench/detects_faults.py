@@ -68,5 +68,43 @@ for relay_flags, bench_flags, fault in CASES:
               r.get(fault, 0) > 0 and r.get("ok") is False and rc == 1, counts)
         check(name + ": no other fault reported", all(r.get(k) == 0 for k in others), counts)
 
+# Durable senders (--ack): a refusal (error "unavailable" naming the cid) frees the window and
+# is counted by code, not as a loss; the store's counters come from /metrics when the server
+# has them, and their absence is no failure.
+for relay_flags, bench_flags in ((["--refuse", "10"], ["--ack"]), (["--refuse", "10"], ["--ack", "--rate", "400"])):
+    proc, port = start_relay(*relay_flags)
+    try:
+        rc, r = bench(port, *bench_flags)
+    finally:
+        proc.kill()
+        proc.wait()
+    name = "relay --refuse 10 / bench " + " ".join(bench_flags)
+    counts = {k: r.get(k) for k in ("sent", "received", "acks", "refused", "lost", "errors_by_code", "ok")}
+    check(name + ": refusals counted by code, not lost, exit 1",
+          r.get("refused", 0) > 0 and r.get("errors_by_code", {}).get("unavailable") == r.get("refused")
+          and r.get("lost") == 0 and r.get("acks", 0) + r["refused"] == r.get("sent") and r.get("ok") is False
+          and rc == 1, counts)
+
+for relay_flags, expect_figures in (([], False), (["--store-metrics"], True)):
+    proc, port = start_relay(*relay_flags)
+    try:
+        rc, r = bench(port, "--ack", "--store-metrics")
+    finally:
+        proc.kill()
+        proc.wait()
+    name = "relay " + " ".join(relay_flags or ["(no /metrics)"]) + " / bench --ack --store-metrics"
+    fields = {k: r.get(k) for k in ("acked_msgs_per_s", "ack_latency_us", "acks_by_status", "store_commits_per_s",
+                                    "store_syncs_per_s", "store_messages_per_commit", "store_metrics_missing", "ok")}
+    acked = r.get("acked_msgs_per_s", 0) > 0 and r.get("ack_latency_us", {}).get("count", 0) > 0 \
+        and r.get("acks_by_status", {}).get("delivered") == r.get("acks")
+    if expect_figures:
+        check(name + ": acks timed, store figures reported",
+              acked and r.get("store_messages_per_commit") == 4 and r.get("store_commits_per_s", 0) > 0
+              and r.get("store_syncs_per_s") == r.get("store_commits_per_s") and r.get("ok") is True and rc == 0, fields)
+    else:
+        check(name + ": acks timed, store figures left out, exit 0",
+              acked and "store_commits_per_s" not in r and "store_metrics_missing" in r and r.get("ok") is True
+              and rc == 0, fields)
+
 print("%d failure(s)" % len(failures))
 sys.exit(1 if failures else 0)
