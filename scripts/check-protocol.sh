@@ -10,7 +10,8 @@ if [ ! -f "$check" ]; then
   exit 0
 fi
 log=$(mktemp)
-"$binary" --port 0 --threads 2 --ping-interval 1 --ping-timeout 2 --log-level info >"$log" 2>&1 &
+# check.py is the protocol v1 check: no store (offline errors, no inbox frame).
+"$binary" --port 0 --threads 2 --store none --ping-interval 1 --ping-timeout 2 --log-level info >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
 port=""

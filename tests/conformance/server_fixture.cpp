@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -45,6 +46,11 @@ server_process::server_process(std::vector<std::string> extra_args) {
 
   std::vector<std::string> args = {binary_path(), "--host", "127.0.0.1", "--port", "0"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // These tests are of protocol v1: no store unless a test asks for one.
+  if (std::find(extra_args.begin(), extra_args.end(), "--store") == extra_args.end()) {
+    args.push_back("--store");
+    args.push_back("none");
+  }
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());

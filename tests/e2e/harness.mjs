@@ -34,8 +34,10 @@ export const SHOW_TIMEOUT_MS = 5000;
  */
 export function startServer({ port = 0, args = [] } = {}) {
   if (!existsSync(BINARY)) throw new Error(`parley binary not found at ${BINARY} (set PARLEY_BINARY)`);
+  // The page is tested against protocol v1: no store unless a test asks for one.
+  const store = args.includes('--store') ? [] : ['--store', 'none'];
   const child = spawn(BINARY, ['--port', String(port), '--static-dir', STATIC_DIR,
-    '--ping-interval', '5', '--ping-timeout', '5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--ping-interval', '5', '--ping-timeout', '5', ...store, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {

@@ -47,12 +47,34 @@ bool has_flag(const std::vector<std::string>& flags, const std::string& name) {
 
 // The flags node-ws (the reference peer) understands; the others are dropped in peer mode.
 bool peer_knows(const std::string& flag) {
-  static const char* known[] = {"--ping-interval",      "--ping-timeout",     "--max-text-bytes",
-                                "--max-binary-bytes",   "--max-outbox-bytes", "--outbox-soft-bytes",
-                                "--outbox-soft-seconds"};
+  static const char* known[] = {
+      "--ping-interval",    "--ping-timeout",      "--max-text-bytes",      "--max-binary-bytes",
+      "--max-outbox-bytes", "--outbox-soft-bytes", "--outbox-soft-seconds", "--store",
+      "--data-dir",         "--inbox-push-max",    "--max-inbox-messages",  "--dedup-seconds"};
   for (const char* k : known)
     if (flag == k) return true;
   return false;
+}
+
+// The flags given to the peer: those it knows, with Parley's `--store sqlite` as node-ws's
+// `--store file` (its durable single-node store).
+std::vector<std::string> peer_flags(const std::vector<std::string>& flags) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i + 1 < flags.size(); i += 2) {
+    if (!peer_knows(flags[i])) continue;
+    out.push_back(flags[i]);
+    out.push_back(flags[i] == "--store" && flags[i + 1] == "sqlite" ? "file" : flags[i + 1]);
+  }
+  return out;
+}
+
+// Once per process: SIGXFSZ ignored here, so the servers started from here inherit it ignored.
+void ignore_sigxfsz() {
+  static const bool done = [] {
+    ::signal(SIGXFSZ, SIG_IGN);
+    return true;
+  }();
+  (void)done;
 }
 
 std::uint16_t pick_free_port() {
@@ -106,33 +128,62 @@ void raise_fd_limit() {
 
 server_process::server_process(std::vector<std::string> flags) {
   raise_fd_limit();
+  ignore_sigxfsz();
+  if (!has_flag(flags, "--store")) {
+    flags.push_back("--store");
+    flags.push_back("none");
+  }
   if (const char* peer = env("PARLEY_IT_PEER")) {
-    auto argv = split_words(peer);
+    argv_ = split_words(peer);
+    port_arg_ = argv_.size();
+    argv_.push_back("0");  // set by start()
+    auto known = peer_flags(flags);
+    argv_.insert(argv_.end(), known.begin(), known.end());
+  } else {
+    const char* binary = env("PARLEY_BINARY");
+#ifdef PARLEY_BINARY
+    if (!binary) binary = PARLEY_BINARY;
+#endif
+    if (!binary) throw std::runtime_error("no server binary (PARLEY_BINARY)");
+    argv_ = {binary, "--host", "127.0.0.1", "--port", "0"};
+    if (!has_flag(flags, "--threads")) {
+      argv_.push_back("--threads");
+      argv_.push_back("2");
+    }
+    argv_.insert(argv_.end(), flags.begin(), flags.end());
+  }
+  start();
+}
+
+void server_process::start() {
+  if (peer_mode()) {
     port_ = pick_free_port();
-    argv.push_back(std::to_string(port_));
-    for (std::size_t i = 0; i + 1 < flags.size(); i += 2)
-      if (peer_knows(flags[i])) {
-        argv.push_back(flags[i]);
-        argv.push_back(flags[i + 1]);
-      }
-    spawn(argv);
+    argv_[port_arg_] = std::to_string(port_);
+    spawn(argv_);
     wait_port_open(60s);  // the first run may install the peer's packages
     return;
   }
-  const char* binary = env("PARLEY_BINARY");
-#ifdef PARLEY_BINARY
-  if (!binary) binary = PARLEY_BINARY;
-#endif
-  if (!binary) throw std::runtime_error("no server binary (PARLEY_BINARY)");
-  std::vector<std::string> argv{binary, "--host", "127.0.0.1", "--port", "0"};
-  if (!has_flag(flags, "--threads")) {
-    argv.push_back("--threads");
-    argv.push_back("2");
-  }
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  spawn(argv);
+  spawn(argv_);
   // A ThreadSanitizer build starts slower; the wait is bounded all the same.
   wait_listening(20s);
+}
+
+void server_process::restart(stop_how how) {
+  const char* what = how == stop_how::term ? "SIGTERM" : "SIGKILL";
+  if (how == stop_how::term && running()) {
+    ::kill(pid_, SIGTERM);
+    if (!wait_exit(10s)) ADD_FAILURE() << "server still running 10 s after SIGTERM";
+  }
+  kill_hard();  // SIGKILL when still running; joins the output reader
+  {
+    std::lock_guard lock(mutex_);
+    log_ += std::string("---- restart after ") + what + " ----\n";
+    run_start_ = log_.size();
+    eof_ = false;
+  }
+  exit_status_.reset();
+  pid_ = -1;
+  start();
 }
 
 void server_process::spawn(const std::vector<std::string>& args) {
@@ -149,6 +200,7 @@ void server_process::spawn(const std::vector<std::string>& args) {
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
+  sigdelset(&all, SIGXFSZ);  // stays ignored (see ignore_sigxfsz)
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, 0);
@@ -192,13 +244,16 @@ void server_process::wait_listening(std::chrono::milliseconds timeout) {
   static const std::regex line(R"(listening on https?://127\.0\.0\.1:([0-9]+))");
   std::unique_lock lock(mutex_);
   std::smatch m;
-  bool found =
-      changed_.wait_for(lock, timeout, [&] { return std::regex_search(log_, m, line) || eof_; });
+  bool found = changed_.wait_for(lock, timeout, [&] {
+    return std::regex_search(log_.cbegin() + static_cast<std::ptrdiff_t>(run_start_), log_.cend(),
+                             m, line) ||
+           eof_;
+  });
   if (found && !m.empty()) {
     port_ = static_cast<std::uint16_t>(std::stoi(m[1].str()));
     return;
   }
-  std::string seen = log_;
+  std::string seen = log_.substr(run_start_);
   lock.unlock();
   kill_hard();
   throw std::runtime_error("server did not log 'listening on http://127.0.0.1:PORT' within " +

@@ -6,9 +6,16 @@
 // printed when the test failed). It runs in its own process group and is stopped with SIGTERM,
 // then SIGKILL after a bounded wait.
 //
+// Without a `--store` flag the server gets `--store none` (protocol v1 exactly), whatever the
+// binary's default store is; the store tests pass `--store sqlite --data-dir DIR` themselves.
+//
 // PARLEY_IT_PEER="/path/to/shared/peers/run node-ws" runs the same tests against a reference
-// peer instead (a free port is picked and passed as the PORT argument; flags the peer does not
-// know are dropped; tests of Parley-only features skip themselves). Off by default.
+// peer instead (a free port is picked and passed as the PORT argument; `--store sqlite` becomes
+// node-ws's `--store file`; flags the peer does not know are dropped; tests of Parley-only
+// features skip themselves). Off by default.
+//
+// SIGXFSZ reaches the server ignored (this process ignores it too), so a file-size limit set on
+// the server (the store-failure tests) makes its writes fail with EFBIG instead of killing it.
 #include <sys/types.h>
 
 #include <chrono>
@@ -31,6 +38,9 @@ bool peer_mode();
 // Raises the open-file soft limit to the hard limit (1000-connection tests), once per process.
 void raise_fd_limit();
 
+// How restart() stops the server: SIGTERM and a wait for its exit, or SIGKILL (a crash).
+enum class stop_how { term, kill };
+
 class server_process {
  public:
   // `flags` follow `--host 127.0.0.1 --port 0`; `--threads 2` is added unless given.
@@ -49,18 +59,27 @@ class server_process {
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   bool running();
 
+  // Stops the server as `how` says and starts it again with the same flags, so on the same
+  // --data-dir. The port may change: clients connect anew with port(). A server that does not
+  // exit within 10 s of SIGTERM fails the test (and is killed).
+  void restart(stop_how how);
+
   // Everything the server printed so far.
   std::string log() const;
   // Print the server's output when it is stopped (done anyway when the current test failed).
   void show_log_on_stop() { show_log_ = true; }
 
  private:
+  void start();
   void read_output();
   void spawn(const std::vector<std::string>& argv);
   void wait_listening(std::chrono::milliseconds timeout);
   void wait_port_open(std::chrono::milliseconds timeout);
   void kill_hard();
 
+  std::vector<std::string> argv_;  // the command line; in peer mode argv_[port_arg_] is the port
+  std::size_t port_arg_ = 0;
+  std::size_t run_start_ = 0;  // where the current run's output starts in log_
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::uint16_t port_ = 0;
