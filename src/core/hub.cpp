@@ -185,6 +185,13 @@ bool hub::online(std::string_view id) const {
   return online_.contains(id);
 }
 
+void hub::online(std::span<const std::string_view> ids, std::vector<bool>& out) const {
+  out.resize(ids.size());
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    out[i] = online_.contains(ids[i]);
+}
+
 void hub::notify(std::string_view to, const protocol::shared_frame& frame) {
   recipients targets;
   {

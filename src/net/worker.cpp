@@ -104,12 +104,13 @@ void worker::flush_all() {
   if (to_flush_.empty()) to_flush_.swap(batch);
 }
 
-void worker::post_to(std::shared_ptr<ws_session> session, protocol::shared_frame frame) {
+void worker::post_to(std::shared_ptr<ws_session> session, protocol::shared_frame frame,
+                     bool store_done) {
   bool first;
   {
     std::lock_guard lock(mailbox_mutex_);
     first = mailbox_.empty();
-    mailbox_.push_back({std::move(session), std::move(frame)});
+    mailbox_.push_back({std::move(session), std::move(frame), store_done});
   }
   if (first) boost::asio::post(io_, [this] { drain_mailbox(); });
 }
@@ -120,7 +121,7 @@ void worker::drain_mailbox() {
     delivering_.swap(mailbox_);
   }
   for (mail& m : delivering_)
-    m.to->take_mail(std::move(m.frame));
+    m.to->take_mail(std::move(m.frame), m.store_done);
   delivering_.clear();
 }
 

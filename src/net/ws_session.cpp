@@ -63,17 +63,17 @@ void ws_session::start() {
 
 void ws_session::deliver(protocol::shared_frame frame) {
   if (worker_.on_this_thread()) return enqueue(std::move(frame));
-  worker_.post_to(shared_from_this(), std::move(frame));
+  worker_.post_to(shared_from_this(), std::move(frame), false);
 }
 
-void ws_session::store_done() {
-  if (worker_.on_this_thread()) return on_store_done();
-  worker_.post_to(shared_from_this(), nullptr);
+void ws_session::store_done(protocol::shared_frame last) {
+  if (!worker_.on_this_thread()) return worker_.post_to(shared_from_this(), std::move(last), true);
+  take_mail(std::move(last), true);
 }
 
-void ws_session::take_mail(protocol::shared_frame frame) {
-  if (frame) return enqueue(std::move(frame));
-  on_store_done();
+void ws_session::take_mail(protocol::shared_frame frame, bool store_done) {
+  if (frame) enqueue(std::move(frame));
+  if (store_done) on_store_done();
 }
 
 void ws_session::on_store_done() {

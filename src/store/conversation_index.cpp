@@ -6,12 +6,10 @@ namespace parley::store {
 
 namespace {
 
-// The key of the unordered pair {x, y}; ids never hold a newline.
-std::string pair_key(std::string_view x, std::string_view y) {
+// Writes the key of the unordered pair {x, y} into `key` (ids never hold a newline).
+const std::string& pair_key(std::string& key, std::string_view x, std::string_view y) {
   if (y < x) std::swap(x, y);
-  std::string key;
-  key.reserve(x.size() + y.size() + 1);
-  key.append(x).push_back('\n');
+  key.assign(x).push_back('\n');
   key.append(y);
   return key;
 }
@@ -21,7 +19,7 @@ const std::vector<conversation*> none;
 }  // namespace
 
 conversation* conversation_index::find(std::string_view x, std::string_view y) {
-  auto it = by_pair_.find(pair_key(x, y));
+  auto it = by_pair_.find(pair_key(key_, x, y));
   return it == by_pair_.end() ? nullptr : it->second.get();
 }
 
@@ -37,7 +35,7 @@ conversation& conversation_index::add(std::int64_t db_id, std::string_view x, st
   c.db_id = db_id;
   c.a = x;
   c.b = y;
-  by_pair_.emplace(pair_key(x, y), std::move(made));
+  by_pair_.emplace(pair_key(key_, x, y), std::move(made));
   if (db_id != 0) by_db_id_.emplace(db_id, &c);
   by_id_[c.a].push_back(&c);
   if (c.b != c.a) by_id_[c.b].push_back(&c);

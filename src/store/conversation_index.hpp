@@ -100,6 +100,7 @@ class conversation_index {
   std::unordered_map<std::int64_t, conversation*> by_db_id_;
   string_map<std::vector<conversation*>> by_id_;
   string_map<std::int64_t> undelivered_;
+  std::string key_;  // find's key, reused: no allocation per message
 };
 
 }  // namespace parley::store

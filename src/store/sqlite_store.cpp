@@ -1,5 +1,6 @@
 #include "parley/store/sqlite_store.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -35,8 +36,12 @@ namespace {
 constexpr std::size_t max_queued_requests = 1 << 16;
 // How often a store that failed tries a small write to learn the disk is back.
 constexpr auto recovery_probe_period = std::chrono::seconds(1);
-// How often retention runs, and the spacing of the (row, time) samples it finds its cut with.
-constexpr std::int64_t retention_period_ms = 60'000;
+// How often retention runs, and the spacing of the (row, time) samples it finds its cut with:
+// a sixteenth of the retention (so a message leaves at most 1/16 late), at most a minute.
+std::int64_t retention_period_ms(const store_config& config) {
+  auto ms = static_cast<std::int64_t>(config.retention_days * 86'400'000 / 16);
+  return std::clamp<std::int64_t>(ms, 10, 60'000);
+}
 // The WAL is checkpointed into the database past this many pages (4 KiB each): larger than
 // SQLite's 1000, so that checkpoints (which sync the database file) come less often.
 constexpr int wal_checkpoint_pages = 8192;
@@ -44,6 +49,7 @@ constexpr int wal_checkpoint_pages = 8192;
 struct send_request {
   store_client from;
   core::outgoing_message message;
+  std::uint64_t dedup_key = 0;  // of (sender, cid), when it has a cid; set by the store's thread
 };
 struct inbox_request {
   store_client to;
@@ -84,11 +90,17 @@ void reply(const store_client& c, protocol::shared_frame frame) {
   c.self->deliver(std::move(frame));
 }
 
-void reply_error(const store_client& c, error_code code, const std::optional<std::string>& cid,
-                 std::string_view message, std::optional<std::string_view> to = {}) {
+protocol::shared_frame error_for(const std::optional<std::string>& cid, error_code code,
+                                 std::string_view message,
+                                 std::optional<std::string_view> to = {}) {
   std::optional<std::string_view> cid_view;
   if (cid) cid_view = *cid;
-  reply(c, protocol::error_frame(code, cid_view, message, to));
+  return protocol::error_frame(code, cid_view, message, to);
+}
+
+void reply_error(const store_client& c, error_code code, const std::optional<std::string>& cid,
+                 std::string_view message, std::optional<std::string_view> to = {}) {
+  reply(c, error_for(cid, code, message, to));
 }
 
 constexpr std::string_view unavailable_text = "the store is unavailable; retry with the same cid";
@@ -119,9 +131,9 @@ class sqlite_store::engine {
     std::int64_t seq;
     core::message_id mid;
     std::int64_t ts;
+    std::uint64_t dedup_key;
     bool recipient_online;
     std::int64_t rowid = 0;
-    bool committed = false;
   };
   // What runs after the commit, in staging order: a message's hand-over and ack, or an answer
   // that waited for the commit (ok: the commit succeeded).
@@ -139,16 +151,19 @@ class sqlite_store::engine {
   void handle(history_request& r);
   void handle(conversations_request& r);
   void after_commit(std::function<void(bool ok)> then) { steps_.emplace_back(std::move(then)); }
-  void done(const store_client& c) { c.self->store_done(); }
+  void done(const store_client& c, protocol::shared_frame last = nullptr) {
+    c.self->store_done(std::move(last));
+  }
 
+  void prefetch_dedup(std::vector<request>& taken);
   void stage(send_request& r, std::int64_t now_ms);
   void answer_duplicate(const store_client& c, std::int64_t rowid);
-  std::optional<std::int64_t> duplicate_of(std::string_view sender, const std::string& cid,
-                                           std::int64_t now_ms);
+  bool confirmed(std::int64_t rowid, std::string_view sender, const std::string& cid);
   void commit();
   void write_batch();
   void finish_batch(bool ok);
-  void deliver(staged& m);
+  // Hands a committed message over; returns its ack (null without a cid).
+  protocol::shared_frame deliver(staged& m);
   void mark_cursor(conversation& c, std::string_view participant);
 
   void load();
@@ -163,6 +178,7 @@ class sqlite_store::engine {
   std::string epoch_;  // set up by open() before the statements below are prepared
   conversation_index index_;
   dedup_index dedup_;
+  const std::int64_t retention_period_ms_;
 
   statement insert_message_;
   statement insert_conversation_;
@@ -173,13 +189,16 @@ class sqlite_store::engine {
   std::vector<staged> staged_;
   std::vector<step> steps_;
   std::unordered_map<conversation*, std::int64_t> staged_last_seq_;
-  std::unordered_map<std::uint64_t, std::size_t> staged_cids_;  // dedup key -> staged_ index
   std::unordered_map<std::string, std::int64_t> staged_inbox_;  // recipient -> staged messages
   std::vector<cursor_write> cursor_writes_;
+  std::vector<std::string_view> recipients_;  // write_batch's, kept for their memory
+  std::vector<bool> online_;
 
   // Retention's samples: (first row of a commit, its time), one a minute at most.
   std::deque<std::pair<std::int64_t, std::int64_t>> time_marks_;
   std::int64_t next_retention_ms_ = 0;
+  std::int64_t newest_rowid_ = 0;  // the last message committed, and its time
+  std::int64_t newest_ts_ = 0;
 
   mutable std::mutex health_mutex_;
   core::store_health health_;
@@ -218,6 +237,7 @@ sqlite_store::engine::engine(const store_config& config, core::router& router)
       db_(database_path(config), counting_vfs_name()),
       epoch_(open_database(db_)),
       dedup_(static_cast<std::int64_t>(config.dedup_seconds * 1000), config.max_dedup_entries),
+      retention_period_ms_(retention_period_ms(config)),
       insert_message_(db_.handle(),
                       "INSERT INTO messages(conversation, seq, from_a, delivered, mid, ts, cid, "
                       "kind, body, name, mime) VALUES(?,?,?,?,?,?,?,?,?,?,?)"),
@@ -231,7 +251,10 @@ sqlite_store::engine::engine(const store_config& config, core::router& router)
                       "SELECT conversation, seq, from_a, mid, ts, kind, body, name, mime, cid "
                       "FROM messages WHERE id = ?") {
   load();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "parley-store");  // so top and perf tell it apart
+    run();
+  });
 }
 
 sqlite_store::engine::~engine() {
@@ -271,10 +294,13 @@ void sqlite_store::engine::run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, recovery_probe_period, [&] { return !queue_.empty() || stopping_; });
+      auto idle = std::min<std::chrono::milliseconds>(
+          recovery_probe_period, std::chrono::milliseconds(retention_period_ms_));
+      wake_.wait_for(lock, idle, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) return;
       taken.swap(queue_);
     }
+    prefetch_dedup(taken);
     for (request& r : taken)
       handle(r);
     commit();
@@ -287,6 +313,16 @@ void sqlite_store::engine::run() {
     std::int64_t now_ms = core::unix_millis();
     if (config_.retention_days > 0 && now_ms >= next_retention_ms_) apply_retention(now_ms);
     if (!health().up) probe_recovery();
+  }
+}
+
+// The dedup keys of the messages taken, their table slots loaded into the cache together.
+void sqlite_store::engine::prefetch_dedup(std::vector<request>& taken) {
+  for (request& r : taken) {
+    auto* send = std::get_if<send_request>(&r);
+    if (!send || !send->message.cid) continue;
+    send->dedup_key = dedup_index::key(send->from.who->id, *send->message.cid);
+    dedup_.prefetch(send->dedup_key);
   }
 }
 
@@ -305,27 +341,28 @@ void sqlite_store::engine::handle(send_request& r) {
   const store_client& c = r.from;
   const std::string& sender = c.who->id;
   if (r.message.cid) {
-    auto key = dedup_index::key(sender, *r.message.cid);
-    if (auto in_batch = staged_cids_.find(key); in_batch != staged_cids_.end()) {
-      // A retry of a message in this very batch: acked after it, as a duplicate.
-      std::size_t first = in_batch->second;
-      stats_.duplicates.fetch_add(1, std::memory_order_relaxed);
-      return after_commit([this, c, first](bool ok) {
-        if (!ok) {
-          reply_error(c, error_code::unavailable, staged_[first].message.cid, unavailable_text);
-        } else {
-          answer_duplicate(c, staged_[first].rowid);
-        }
-        done(c);
-      });
-    }
-    if (auto rowid = duplicate_of(sender, *r.message.cid, now_ms)) {
-      stats_.duplicates.fetch_add(1, std::memory_order_relaxed);
-      // After the batch, so it follows the acks of what the connection sent before.
-      return after_commit([this, c, rowid = *rowid](bool) {
-        answer_duplicate(c, rowid);
-        done(c);
-      });
+    if (auto hit = dedup_.find(r.dedup_key, now_ms)) {
+      if (hit->staged) {
+        // A retry of a message in this very batch: acked after it, as a duplicate.
+        stats_.duplicates.fetch_add(1, std::memory_order_relaxed);
+        auto first = static_cast<std::size_t>(hit->value);
+        return after_commit([this, c, first](bool ok) {
+          if (!ok) {
+            reply_error(c, error_code::unavailable, staged_[first].message.cid, unavailable_text);
+          } else {
+            answer_duplicate(c, staged_[first].rowid);
+          }
+          done(c);
+        });
+      }
+      if (confirmed(hit->value, sender, *r.message.cid)) {
+        stats_.duplicates.fetch_add(1, std::memory_order_relaxed);
+        // After the batch, so it follows the acks of what the connection sent before.
+        return after_commit([this, c, rowid = hit->value](bool) {
+          answer_duplicate(c, rowid);
+          done(c);
+        });
+      }
     }
   }
   const std::string& to = r.message.to;
@@ -341,12 +378,10 @@ void sqlite_store::engine::handle(send_request& r) {
   stage(r, now_ms);
 }
 
-std::optional<std::int64_t> sqlite_store::engine::duplicate_of(std::string_view sender,
-                                                               const std::string& cid,
-                                                               std::int64_t now_ms) {
-  auto rowid = dedup_.find(dedup_index::key(sender, cid), now_ms);
-  if (!rowid) return std::nullopt;
-  select_message_.bind(1, *rowid);
+// Whether row `rowid` is sender's message with `cid` (not a hash collision, nor a row dropped).
+bool sqlite_store::engine::confirmed(std::int64_t rowid, std::string_view sender,
+                                     const std::string& cid) {
+  select_message_.bind(1, rowid);
   bool same = false;
   if (select_message_.step()) {
     conversation* c = index_.find_by_db_id(select_message_.integer(0));
@@ -355,7 +390,7 @@ std::optional<std::int64_t> sqlite_store::engine::duplicate_of(std::string_view 
            select_message_.text(9) == cid;
     select_message_.reset();
   }
-  return same ? rowid : std::nullopt;
+  return same;
 }
 
 void sqlite_store::engine::answer_duplicate(const store_client& c, std::int64_t rowid) {
@@ -382,11 +417,11 @@ void sqlite_store::engine::stage(send_request& r, std::int64_t now_ms) {
   if (!in) in = &index_.add(0, sender, to);  // its row is written with the batch
   auto [last, fresh] = staged_last_seq_.try_emplace(in, in->last_seq);
   std::int64_t seq = ++last->second;
-  if (r.message.cid) staged_cids_[dedup_index::key(sender, *r.message.cid)] = staged_.size();
+  if (r.message.cid) dedup_.stage(r.dedup_key, staged_.size());
   if (to != sender) ++staged_inbox_[to];
   steps_.emplace_back(staged_.size());
-  staged_.push_back(
-      {std::move(r.from), std::move(r.message), in, seq, router_.next_message_id(), now_ms, false});
+  staged_.push_back({std::move(r.from), std::move(r.message), in, seq, router_.next_message_id(),
+                     now_ms, r.dedup_key, false});
 }
 
 // ---- committing
@@ -415,8 +450,13 @@ void sqlite_store::engine::commit() {
 
 void sqlite_store::engine::write_batch() {
   // The recipient is judged online at commit: its connections get the message now, or it waits.
-  for (staged& m : staged_) {
-    m.recipient_online = m.message.to == m.from.who->id || router_.online(m.message.to);
+  recipients_.clear();
+  for (const staged& m : staged_)
+    recipients_.push_back(m.message.to);
+  router_.online(recipients_, online_);
+  for (std::size_t i = 0; i < staged_.size(); ++i) {
+    staged& m = staged_[i];
+    m.recipient_online = online_[i] || m.message.to == m.from.who->id;
   }
   db_.exec("BEGIN IMMEDIATE");
   for (staged& m : staged_) {
@@ -450,47 +490,49 @@ void sqlite_store::engine::write_batch() {
   db_.exec("COMMIT");
   stats_.commits.fetch_add(1, std::memory_order_relaxed);
   stats_.committed_messages.fetch_add(staged_.size(), std::memory_order_relaxed);
-  if (!staged_.empty() && (time_marks_.empty() ||
-                           staged_.front().ts - time_marks_.back().second >= retention_period_ms)) {
+  if (!staged_.empty()) {
+    newest_rowid_ = staged_.back().rowid;
+    newest_ts_ = staged_.back().ts;
+  }
+  if (!staged_.empty() && (time_marks_.empty() || staged_.front().ts - time_marks_.back().second >=
+                                                      retention_period_ms_)) {
     time_marks_.emplace_back(staged_.front().rowid, staged_.front().ts);
   }
 }
 
 void sqlite_store::engine::finish_batch(bool ok) {
+  for (const staged& m : staged_) {
+    if (m.message.cid) dedup_.prefetch(m.dedup_key);
+  }
   for (staged& m : staged_) {
     if (!ok) {
       if (m.in->last_seq == 0) index_.set_db_id(*m.in, 0);  // its row was rolled back
+      if (m.message.cid) dedup_.unstage(m.dedup_key);
       continue;
     }
-    m.committed = true;
     index_.append(*m.in, m.rowid, m.seq, m.from.who->id, m.ts, m.recipient_online);
-    if (m.message.cid) dedup_.add(dedup_index::key(m.from.who->id, *m.message.cid), m.rowid, m.ts);
+    if (m.message.cid) dedup_.commit(m.dedup_key, m.rowid, m.ts);
   }
   std::vector<step> steps;
   steps.swap(steps_);
   for (step& s : steps) {
     if (auto* index = std::get_if<std::size_t>(&s)) {
       staged& m = staged_[*index];
-      if (ok) {
-        deliver(m);
-      } else {
-        reply_error(m.from, error_code::unavailable, m.message.cid, unavailable_text);
-      }
-      done(m.from);
+      done(m.from,
+           ok ? deliver(m) : error_for(m.message.cid, error_code::unavailable, unavailable_text));
     } else {
       std::get<std::function<void(bool)>>(s)(ok);
     }
   }
   staged_.clear();
   staged_last_seq_.clear();
-  staged_cids_.clear();
   staged_inbox_.clear();
   cursor_writes_.clear();
 }
 
 // A committed message: to the recipient's connections when it was online at commit, to the
 // sender's other connections, then the ack.
-void sqlite_store::engine::deliver(staged& m) {
+protocol::shared_frame sqlite_store::engine::deliver(staged& m) {
   const core::member& from = *m.from.who;
   const core::outgoing_message& msg = m.message;
   protocol::shared_frame frame =
@@ -503,13 +545,11 @@ void sqlite_store::engine::deliver(staged& m) {
   } else {
     router_.notify_others(from, frame);
   }
-  if (msg.cid) {
-    reply(m.from,
-          protocol::stored_ack_frame({*msg.cid, m.mid, m.seq, m.ts,
-                                      m.recipient_online ? protocol::delivery_status::delivered
-                                                         : protocol::delivery_status::stored,
-                                      false}));
-  }
+  if (!msg.cid) return nullptr;
+  return protocol::stored_ack_frame({*msg.cid, m.mid, m.seq, m.ts,
+                                     m.recipient_online ? protocol::delivery_status::delivered
+                                                        : protocol::delivery_status::stored,
+                                     false});
 }
 
 void sqlite_store::engine::mark_cursor(conversation& c, std::string_view participant) {
@@ -691,11 +731,13 @@ void sqlite_store::engine::load() {
     const std::string& from = messages.integer(3) ? in->a : in->b;
     index_.append(*in, rowid, seq, from, ts, messages.integer(4) != 0);
     if (!messages.is_null(6) && now_ms - ts < window_ms) {
-      dedup_.add(dedup_index::key(from, messages.text(6)), rowid, ts);
+      dedup_.commit(dedup_index::key(from, messages.text(6)), rowid, ts);
     }
-    if (time_marks_.empty() || ts - time_marks_.back().second >= retention_period_ms) {
+    if (time_marks_.empty() || ts - time_marks_.back().second >= retention_period_ms_) {
       time_marks_.emplace_back(rowid, ts);
     }
+    newest_rowid_ = rowid;
+    newest_ts_ = ts;
     ++count;
   }
   statement cursors(db_.handle(), "SELECT conversation, participant, delivered, read FROM cursors");
@@ -710,13 +752,17 @@ void sqlite_store::engine::load() {
 }
 
 void sqlite_store::engine::apply_retention(std::int64_t now_ms) {
-  next_retention_ms_ = now_ms + retention_period_ms;
+  next_retention_ms_ = now_ms + retention_period_ms_;
   auto cutoff_ts = now_ms - static_cast<std::int64_t>(config_.retention_days * 86400000);
   // Rows before a mark are no newer than its time: the cut keeps anything it is unsure of.
   std::int64_t cut = 0;
   while (time_marks_.size() > 1 && time_marks_[1].second <= cutoff_ts) {
     cut = time_marks_[1].first;
     time_marks_.pop_front();
+  }
+  if (newest_rowid_ != 0 && newest_ts_ <= cutoff_ts) {  // every row is old enough
+    cut = newest_rowid_ + 1;
+    time_marks_.clear();
   }
   if (cut == 0) return;
   try {

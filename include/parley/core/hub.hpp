@@ -49,6 +49,7 @@ class hub final : public router {
   void notify(std::string_view to, const protocol::shared_frame& frame) override;
   void notify_others(const member& m, const protocol::shared_frame& frame) override;
   bool online(std::string_view id) const override;
+  void online(std::span<const std::string_view> ids, std::vector<bool>& out) const override;
   online_list who(std::size_t max_ids) const override;
   void watch(member& m, std::span<const std::string_view> ids) override;
   // Start time and a counter, in hex.

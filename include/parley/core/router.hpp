@@ -72,6 +72,8 @@ class router {
   // Hands `frame` to every connection of m's id but m itself.
   virtual void notify_others(const member& m, const protocol::shared_frame& frame) = 0;
   virtual bool online(std::string_view id) const = 0;
+  // online(id) of each of `ids`, into `out` (resized), read under one lock: a store's batch.
+  virtual void online(std::span<const std::string_view> ids, std::vector<bool>& out) const = 0;
   virtual online_list who(std::size_t max_ids) const = 0;
   // Follows the presence of `ids` and sends `m` one `presence` for each, with its state now.
   virtual void watch(member& m, std::span<const std::string_view> ids) = 0;

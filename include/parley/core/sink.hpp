@@ -11,8 +11,11 @@ class sink {
  public:
   virtual ~sink() = default;
   virtual void deliver(protocol::shared_frame frame) = 0;
-  // The store has answered one request of this connection in full (after its last frame).
-  virtual void store_done() {}
+  // The store has answered one request of this connection in full: `last`, when given, is the
+  // answer's last frame (delivered first; one call instead of two on the hot path).
+  virtual void store_done(protocol::shared_frame last = nullptr) {
+    if (last) deliver(std::move(last));
+  }
 };
 
 }  // namespace parley::core

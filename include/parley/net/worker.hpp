@@ -64,10 +64,10 @@ class worker {
   // events) is done, together with whatever else it queues for the session: one write call
   // per turn.
   void flush_soon(std::shared_ptr<ws_session> session);
-  // Hands `frame` to `session` on this worker's thread, from any other thread (a null frame
-  // stands for sink::store_done). What one thread posts arrives in order; a burst of posts
-  // costs one wake-up of the loop, not one each.
-  void post_to(std::shared_ptr<ws_session> session, protocol::shared_frame frame);
+  // Hands `frame` (and, when `store_done`, the end of a store answer) to `session` on this
+  // worker's thread, from any other thread. What one thread posts arrives in order; a burst
+  // of posts costs one wake-up of the loop, not one each.
+  void post_to(std::shared_ptr<ws_session> session, protocol::shared_frame frame, bool store_done);
   // Closes every session with 1001 (server going away); safe from any thread.
   void post_close_all();
   // Ends every session that is still open, after the loop has stopped (the drain time ran
@@ -104,6 +104,7 @@ class worker {
   struct mail {
     std::shared_ptr<ws_session> to;
     protocol::shared_frame frame;
+    bool store_done;
   };
   std::mutex mailbox_mutex_;  // guards mailbox_, filled from other threads
   std::vector<mail> mailbox_;

@@ -48,9 +48,10 @@ class ws_session final : public core::sink,
   // Sends the welcome, joins the hub and starts reading. On the worker's thread.
   void start();
   void deliver(protocol::shared_frame frame) override;
-  void store_done() override;
-  // What another thread sent through worker::post_to: a frame, or (null) a store_done.
-  void take_mail(protocol::shared_frame frame);
+  void store_done(protocol::shared_frame last) override;
+  // What another thread sent through worker::post_to: a frame, and whether it ends a store
+  // answer (store_done).
+  void take_mail(protocol::shared_frame frame, bool store_done);
   // Drives pings, the slow-reader rule and the close deadline; called by the worker's timer.
   void tick(clock::time_point now);
   // Starts the close handshake with `code` (replies queued so far go first).

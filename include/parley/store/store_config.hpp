@@ -24,8 +24,8 @@ struct store_config {
   // a connection after a long absence starts without a flood.
   std::size_t inbox_push_max = 1000;
   // Remembered (sender, cid) pairs at most, the oldest forgotten first: bounds the dedup
-  // index's memory (about 64 bytes each) when a day holds more messages than that.
-  std::size_t max_dedup_entries = 4'000'000;
+  // index's memory (up to about 90 bytes each) when a day holds more messages than that.
+  std::size_t max_dedup_entries = 1'000'000;
 
   bool enabled() const { return kind != store_kind::none; }
 };
