@@ -9,14 +9,24 @@
 #include <thread>
 
 #include "parley/app/config_cli.hpp"
-#include "parley/core/auth_token.hpp"
-#include "parley/core/clock.hpp"
+#include "parley/app/startup_failure.hpp"
+#include "parley/app/token_command.hpp"
 #include "parley/net/server.hpp"
 
 namespace {
 
 // Time the shutdown gives WebSockets to finish their close handshake: exit stays within 2 s.
 constexpr double shutdown_drain_seconds = 1.5;
+
+// The exit statuses, as README and --help give them.
+constexpr int exit_startup_failure = 1;  // could not start: port in use, TLS files, no pages
+constexpr int exit_usage = 2;            // a bad flag or value, or a bad `parley token`
+
+constexpr const char* exit_status_help =
+    "Exit status:\n"
+    "  0  stopped by SIGINT or SIGTERM; or --help, --version, token printed what was asked\n"
+    "  1  could not start (port in use, unusable TLS files, no pages folder)\n"
+    "  2  bad flag, value or usage";
 
 void set_up_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("parley");
@@ -31,16 +41,8 @@ std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint, bool tls) {
   return (tls ? "https://" : "http://") + host + ":" + std::to_string(endpoint.port());
 }
 
-// `parley token`: a JWT for `subject`, for operators and tests.
-int print_token(const parley::net::server_config& config, const std::string& subject,
-                std::int64_t ttl) {
-  if (config.auth_secret.empty()) {
-    std::fprintf(stderr, "parley token: needs --auth-secret or --auth-secret-file\n");
-    return 2;
-  }
-  parley::core::token_verifier tokens(config.auth_secret);
-  std::printf("%s\n", tokens.mint(subject, parley::core::unix_millis() / 1000 + ttl).c_str());
-  return 0;
+unsigned thread_count(unsigned configured) {
+  return configured ? configured : std::max(1u, std::thread::hardware_concurrency());
 }
 
 // Without a secret anyone may claim any id: fine on loopback, loud anywhere else.
@@ -67,23 +69,17 @@ int main(int argc, char** argv) {
   parley::net::server_config config;
   config.static_dir = PARLEY_DEFAULT_STATIC_DIR;
   CLI::App cli{"Parley: private, real-time chat over WebSockets"};
+  cli.set_version_flag("--version", "parley " PARLEY_VERSION, "print the version and exit");
+  cli.footer(exit_status_help);
   parley::app::register_flags(cli, config);
-  std::string token_subject;
-  std::int64_t token_ttl = 3600;
-  auto* token =
-      cli.add_subcommand("token", "print a token for a client id, signed with the auth secret");
-  token->add_option("--sub", token_subject, "the client id")->required();
-  constexpr std::int64_t ten_years = std::int64_t{10} * 365 * 24 * 3600;
-  token->add_option("--ttl", token_ttl, "seconds the token is valid (negative: already expired)")
-      ->capture_default_str()
-      ->check(CLI::Range(-ten_years, ten_years));
-  token->fallthrough();  // --auth-secret may follow the subcommand
+  parley::app::token_command token;
+  auto* token_cli = token.register_on(cli, config.auth_secret);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    return cli.exit(e) == 0 ? 0 : exit_usage;
   }
-  if (*token) return print_token(config, token_subject, token_ttl);
+  if (*token_cli) return token.run(config.auth_secret);
   set_up_logging(config.log_level);
   warn_when_exposed(config);
   std::signal(SIGPIPE, SIG_IGN);
@@ -92,15 +88,15 @@ int main(int argc, char** argv) {
   try {
     server = std::make_unique<parley::net::server>(config);
   } catch (const std::exception& e) {
-    spdlog::critical("cannot start on {}:{}: {}", config.host, config.port, e.what());
-    return 1;
+    spdlog::critical("{}", parley::app::describe_startup_failure(e, config.host, config.port));
+    return exit_startup_failure;
   }
   // Printed at every log level: scripts and tests read the port from it.
   auto level = spdlog::get_level();
   spdlog::set_level(spdlog::level::info);
   spdlog::info("listening on {} (static files: {}, threads: {})",
                url_of(server->local_endpoint(), config.tls()), config.static_dir,
-               config.threads ? config.threads : std::thread::hardware_concurrency());
+               thread_count(config.threads));
   spdlog::set_level(level);
 
   boost::asio::io_context signal_io;
