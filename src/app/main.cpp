@@ -10,6 +10,7 @@
 
 #include "parley/app/config_cli.hpp"
 #include "parley/app/startup_failure.hpp"
+#include "parley/app/static_dir.hpp"
 #include "parley/app/token_command.hpp"
 #include "parley/net/server.hpp"
 
@@ -63,11 +64,29 @@ void warn_when_exposed(const parley::net::server_config& config) {
   }
 }
 
+// Sets the default --static-dir; returns where it came from, for the start-up line.
+std::string default_static_dir(parley::net::server_config& config,
+                               const std::vector<parley::app::static_dir_candidate>& candidates) {
+  auto found = parley::app::first_existing(candidates);
+  if (!found) return {};
+  config.static_dir = found->path;
+  return found->origin;
+}
+
+std::string candidate_list(const std::vector<parley::app::static_dir_candidate>& candidates) {
+  std::string list;
+  for (const auto& c : candidates)
+    list += (list.empty() ? "" : ", ") + c.path;
+  return list;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   parley::net::server_config config;
-  config.static_dir = PARLEY_DEFAULT_STATIC_DIR;
+  config.static_dir.clear();
+  auto candidates = parley::app::static_dir_candidates();
+  std::string static_origin = default_static_dir(config, candidates);
   CLI::App cli{"Parley: private, real-time chat over WebSockets"};
   cli.set_version_flag("--version", "parley " PARLEY_VERSION, "print the version and exit");
   cli.footer(exit_status_help);
@@ -81,6 +100,13 @@ int main(int argc, char** argv) {
   }
   if (*token_cli) return token.run(config.auth_secret);
   set_up_logging(config.log_level);
+  if (cli.get_option("--static-dir")->count() > 0) static_origin = "--static-dir";
+  if (config.static_dir.empty()) {
+    spdlog::critical(
+        "cannot start: no pages folder (none of {} exists); give one with --static-dir",
+        candidate_list(candidates));
+    return exit_startup_failure;
+  }
   warn_when_exposed(config);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -94,9 +120,9 @@ int main(int argc, char** argv) {
   // Printed at every log level: scripts and tests read the port from it.
   auto level = spdlog::get_level();
   spdlog::set_level(spdlog::level::info);
-  spdlog::info("listening on {} (static files: {}, threads: {})",
-               url_of(server->local_endpoint(), config.tls()), config.static_dir,
-               thread_count(config.threads));
+  spdlog::info("listening on {} (static files: {} [{}], threads: {}, max connections: {})",
+               url_of(server->local_endpoint(), config.tls()), config.static_dir, static_origin,
+               thread_count(config.threads), config.max_connections);
   spdlog::set_level(level);
 
   boost::asio::io_context signal_io;
