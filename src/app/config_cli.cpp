@@ -149,7 +149,7 @@ void register_flags(CLI::App& cli, net::server_config& c) {
       "header fields one HTTP request may have (more: 431)")
       ->check(in_range(std::size_t{1}, std::size_t{10000}));
   add(cli, "max-connections", c.max_connections,
-      "WebSockets open at once; more: HTTP 503 (under the 20,000 files a process may open)")
+      "WebSockets open at once; more: HTTP 503 (lowered at start to fit the open-file limit)")
       ->check(in_range(std::size_t{1}, std::size_t{10000000}));
   add(cli, "max-connections-per-ip", c.max_connections_per_ip,
       "TCP connections (pages and WebSockets) open at once from one address; more: HTTP 429")

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "parley/app/config_cli.hpp"
+#include "parley/app/open_file_limit.hpp"
 #include "parley/app/startup_failure.hpp"
 #include "parley/app/static_dir.hpp"
 #include "parley/app/token_command.hpp"
@@ -64,6 +65,26 @@ void warn_when_exposed(const parley::net::server_config& config) {
   }
 }
 
+// Fits --max-connections under the open-file limit (raised to the hard limit first), with a
+// warning that says how to raise the limit when it had to be lowered.
+void fit_connections_to_open_files(parley::net::server_config& config) {
+  auto fit = parley::app::fit_open_file_limit(config.max_connections, thread_count(config.threads));
+  if (fit.soft_before != fit.limit) {
+    spdlog::debug("open-file limit raised from {} to {} (the hard limit)", fit.soft_before,
+                  fit.limit);
+  }
+  if (!fit.lowered()) return;
+  std::size_t needed = fit.lowered_from + fit.reserved;
+  spdlog::warn(
+      "--max-connections lowered from {} to {}: this process may open {} files and keeps {} for "
+      "everything but WebSockets. To serve {}, raise its open-file limit to {}: LimitNOFILE={} "
+      "in its systemd unit, or `ulimit -n {}` in the shell that starts it (as root: the hard "
+      "limit is {}).",
+      fit.lowered_from, fit.max_connections, fit.limit, fit.reserved, fit.lowered_from, needed,
+      needed, needed, fit.hard);
+  config.max_connections = fit.max_connections;
+}
+
 // Sets the default --static-dir; returns where it came from, for the start-up line.
 std::string default_static_dir(parley::net::server_config& config,
                                const std::vector<parley::app::static_dir_candidate>& candidates) {
@@ -108,6 +129,7 @@ int main(int argc, char** argv) {
     return exit_startup_failure;
   }
   warn_when_exposed(config);
+  fit_connections_to_open_files(config);
   std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<parley::net::server> server;

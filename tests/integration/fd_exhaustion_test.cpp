@@ -1,4 +1,6 @@
-// Out of file descriptors: the accept loop backs off, logs once a second at most, and serves
+// The open-file limit: at start-up --max-connections is fitted under it (after raising the soft
+// limit to the hard one), so clients past it get 503 at once instead of hanging; and when
+// descriptors still run out, the accept loop backs off, logs once a second at most, and serves
 // again as soon as descriptors are free.
 #include <memory>
 #include <regex>
@@ -15,6 +17,37 @@ std::unique_ptr<server_process> start_with_fd_limit(int limit) {
   launch_options launch;
   launch.wrapper = {"prlimit", "--nofile=" + std::to_string(limit) + ":" + std::to_string(limit)};
   return std::make_unique<server_process>(std::vector<std::string>{"--threads", "1"}, launch);
+}
+
+TEST(fd_limit, max_connections_is_lowered_to_fit_and_clients_past_it_get_503_at_once) {
+  PARLEY_SKIP_ON_PEER();
+  auto server = start_with_fd_limit(256);
+  std::smatch m;
+  std::string log = server->log();
+  ASSERT_TRUE(
+      std::regex_search(log, m, std::regex("--max-connections lowered from 19000 to ([0-9]+)")))
+      << log;
+  const int fitted = std::stoi(m[1].str());
+  EXPECT_GT(fitted, 100);
+  EXPECT_LT(fitted, 256);
+  EXPECT_NE(log.find("ulimit -n"), std::string::npos) << log;
+  EXPECT_NE(log.find("LimitNOFILE="), std::string::npos) << log;
+  EXPECT_NE(log.find("max connections: " + std::to_string(fitted) + ")"), std::string::npos) << log;
+
+  std::vector<std::unique_ptr<raw_client>> open;
+  for (int i = 0; i < fitted; ++i) {
+    auto client = std::make_unique<raw_client>(server->port());
+    ASSERT_EQ(client->upgrade("/ws/fd" + std::to_string(i)).status, 101) << "connection " << i;
+    open.push_back(std::move(client));
+  }
+  for (int i = 0; i < 3; ++i) {
+    raw_client past(server->port());
+    auto t0 = steady::now();
+    auto response = past.upgrade("/ws/past" + std::to_string(i), "", ms{2000});
+    EXPECT_EQ(response.status, 503) << "past the fitted limit";
+    EXPECT_LT(ms_since(t0), 1000.0);
+  }
+  EXPECT_EQ(server->log().find("accept failed"), std::string::npos) << server->log();
 }
 
 TEST(fd_limit, the_accept_loop_backs_off_logs_once_a_second_and_serves_again_once_freed) {
