@@ -25,6 +25,8 @@ fi
 command -v "$cxx" >/dev/null || { echo "fuzz: $cxx not found (apt-get install clang libclang-rt-14-dev)"; exit 1; }
 
 echo "== fuzz: build ($cxx) in $build_dir"
+source "$repo_root/scripts/lib.sh"  # forget_foreign_cache: a copied or moved checkout
+forget_foreign_cache "$build_dir" "$source_dir"
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPARLEY_FUZZ=ON -DPARLEY_BUILD_TESTS=OFF -DPARLEY_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}"

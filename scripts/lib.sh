@@ -36,6 +36,25 @@ section() {
   printf '== %s [%dm%02ds]\n' "$1" $((SECONDS / 60)) $((SECONDS % 60))
 }
 
+# forget_foreign_cache DIR SOURCE: a build folder configured for another source tree (a checkout
+# copied or moved with its build folders inside) stops CMake with "The current CMakeCache.txt
+# directory ... is different". Its CMakeCache.txt and CMakeFiles/ are removed then, so that the
+# next cmake configures DIR afresh for SOURCE (the objects stay: ccache and make reuse them).
+forget_foreign_cache() {
+  local dir="$1" source="$2" cache="$1/CMakeCache.txt" home build
+  [ -f "$cache" ] || return 0
+  home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$cache")
+  build=$(sed -n 's/^CMAKE_CACHEFILE_DIR:INTERNAL=//p' "$cache")
+  same_dir "$home" "$source" && same_dir "$build" "$dir" && return 0
+  echo "$dir was configured for ${home:-another source tree}: configuring it again for $source" >&2
+  rm -rf "$cache" "$dir/CMakeFiles"
+}
+
+# same_dir A B: true when the paths name the same existing folder.
+same_dir() {
+  [ -n "$1" ] && [ -d "$1" ] && [ -d "$2" ] && [ "$(cd "$1" && pwd -P)" = "$(cd "$2" && pwd -P)" ]
+}
+
 # configure_and_build DIR [CMAKE ARGS...] [-- TARGET...]: configures DIR and builds the targets
 # (all when none is named).
 configure_and_build() {
@@ -43,6 +62,7 @@ configure_and_build() {
   shift
   while (($#)) && [ "$1" != "--" ]; do configure+=("$1"); shift; done
   (($#)) && shift && targets=(--target "$@")
+  forget_foreign_cache "$dir" "$repo_root"
   cmake -S "$repo_root" -B "$dir" "${configure[@]}" >/dev/null
   cmake --build "$dir" -j "$(nproc)" "${targets[@]}"
 }

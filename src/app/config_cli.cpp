@@ -2,10 +2,14 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <type_traits>
+
+#include "parley/app/number_flag.hpp"
 
 namespace parley::app {
 
@@ -19,11 +23,17 @@ std::string env_name(std::string_view flag) {
   return name;
 }
 
+// Number flags are checked with in_range (not CLI::Range, whose "not in range" is also its
+// answer to "abc").
 template <typename T>
 CLI::Option* add(CLI::App& cli, std::string_view flag, T& value, std::string_view help) {
-  return cli.add_option("--" + std::string(flag), value, std::string(help))
-      ->envname(env_name(flag))
-      ->capture_default_str();
+  auto* option =
+      cli.add_option("--" + std::string(flag), value, std::string(help))->envname(env_name(flag));
+  if constexpr (std::is_floating_point_v<T>) {
+    return option->default_str(number_text(value));  // 33554432, not 3.35544e+07
+  } else {
+    return option->capture_default_str();
+  }
 }
 
 // A secret file's text without the line end an editor leaves.
@@ -35,6 +45,20 @@ std::string read_secret(const std::string& path) {
   }
   if (secret.empty()) throw CLI::ValidationError("--auth-secret-file", "the file is empty");
   return secret;
+}
+
+// --host is listened on as given: a name would need resolving, and may name several addresses.
+CLI::Validator ip_address_check() {
+  return CLI::Validator(
+      [](std::string& host) -> std::string {
+        boost::system::error_code ec;
+        boost::asio::ip::make_address(host, ec);
+        if (!ec) return {};
+        return host +
+               " is not an IP address (127.0.0.1 or ::1: this machine only; 0.0.0.0 or ::: every "
+               "address)";
+      },
+      "IP");
 }
 
 constexpr double max_seconds = 24 * 3600;
@@ -50,92 +74,96 @@ void register_store_flags(CLI::App& cli, store::store_config& s) {
       ->default_str("none");
   add(cli, "data-dir", s.data_dir, "folder of the sqlite store (made when missing)");
   add(cli, "retention-days", s.retention_days, "days a message stays in history (0: forever)")
-      ->check(CLI::Range(0.0, 365000.0));
+      ->check(in_range(0.0, 365000.0));
   add(cli, "dedup-seconds", s.dedup_seconds,
       "seconds a (sender, cid) is remembered: a retry within them is acked, not stored again")
-      ->check(CLI::Range(0.0, 365.0 * 24 * 3600));
+      ->check(in_range(0.0, 365.0 * 24 * 3600));
   add(cli, "max-inbox-messages", s.max_inbox_messages,
       "undelivered messages one id may hold; past it: error inbox_full")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+      ->check(in_range(std::size_t{1}, std::size_t{100000000}));
   add(cli, "inbox-push-max", s.inbox_push_max,
       "stored messages pushed to a new connection before `inbox` (the rest: history)")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+      ->check(in_range(std::size_t{0}, std::size_t{1000000}));
   add(cli, "max-dedup-entries", s.max_dedup_entries,
       "(sender, cid) pairs remembered for dedup at most; the oldest go first")
-      ->check(CLI::Range(std::size_t{1000}, std::size_t{1000000000}));
+      ->check(in_range(std::size_t{1000}, std::size_t{1000000000}));
 }
 
 }  // namespace
 
-void register_flags(CLI::App& cli, net::server_config& c) {
-  add(cli, "host", c.host, "address to listen on");
-  add(cli, "port", c.port, "TCP port (0 picks a free one; the log says which)")
-      ->check(CLI::Range(0, 65535));
-  add(cli, "static-dir", c.static_dir, "folder served at / and /static/")
-      ->check(CLI::ExistingDirectory);
-  add(cli, "threads", c.threads, "event-loop threads (0: one per core)")
-      ->check(CLI::Range(0u, 1024u));
-  add(cli, "ping-interval", c.ping_interval_seconds,
-      "seconds between WebSocket pings (0: no pings)")
-      ->check(CLI::Range(0.0, max_seconds));
-  add(cli, "ping-timeout", c.ping_timeout_seconds,
-      "seconds after an unanswered ping before the connection is closed")
-      ->check(CLI::Range(0.01, max_seconds));
-  add(cli, "max-text-bytes", c.max_text_bytes, "longest text message (longer: error too_large)")
-      ->check(CLI::Range(std::size_t{64}, max_message_limit));
-  add(cli, "max-binary-bytes", c.max_binary_bytes,
-      "longest message of any kind (longer: close 1009)")
-      ->check(CLI::Range(std::size_t{64}, max_message_limit));
-  add(cli, "max-message-fragments", c.max_message_fragments,
-      "frames one message may arrive in (more: close 1009)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  add(cli, "max-outbox-bytes", c.max_outbox_bytes,
-      "unsent bytes that close a slow reader at once (4008); at least 2x the largest message")
-      ->check(CLI::Range(std::size_t{1}, 4 * max_message_limit));
-  add(cli, "outbox-soft-bytes", c.outbox_soft_bytes,
-      "unsent bytes a reader may hold for --outbox-soft-seconds before it is closed (4008)")
-      ->check(CLI::Range(std::size_t{1}, 4 * max_message_limit));
-  add(cli, "outbox-soft-seconds", c.outbox_soft_seconds,
-      "seconds a reader may stay over --outbox-soft-bytes")
-      ->check(CLI::Range(0.01, max_seconds));
-  add(cli, "handshake-timeout", c.handshake_timeout_seconds,
-      "seconds to finish an HTTP request or WebSocket upgrade")
-      ->check(CLI::Range(0.01, max_seconds));
-  add(cli, "max-watch-ids", c.chat.max_watched_ids, "ids one connection may watch")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  add(cli, "max-messages-per-second", c.chat.max_messages_per_second,
-      "messages a connection may send per second (bursts of 2 s); over: rate_limited (0: none)")
-      ->check(CLI::Range(0.0, 1e9));
-  add(cli, "max-bytes-per-second", c.chat.max_bytes_per_second,
-      "message bytes a connection may send per second (bursts of 2 s); over: rate_limited")
-      ->check(CLI::Range(0.0, 1e12));
-  add(cli, "max-rate-strikes", c.chat.max_rate_strikes,
-      "messages refused in a row for the rate before the connection is closed (1008)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  add(cli, "max-http-header-count", c.max_http_header_count,
-      "header fields one HTTP request may have (more: 431)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
-  add(cli, "max-connections", c.max_connections,
-      "WebSockets open at once; more: HTTP 503 (under the 20,000 files a process may open)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
-  add(cli, "max-connections-per-ip", c.max_connections_per_ip,
-      "TCP connections (pages and WebSockets) open at once from one address; more: HTTP 429")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
-  add(cli, "max-new-connections-per-ip", c.max_new_connections_per_ip,
-      "new connections a second from one address (bursts of 2 s); more: HTTP 429 (0: no limit)")
-      ->check(CLI::Range(0.0, 1e9));
-  add(cli, "max-tracked-ips", c.max_tracked_ips,
-      "addresses the per-address limits track at once; the longest-idle is forgotten at the cap")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
-  cli.add_flag("--ip-limits-on-loopback", c.ip_limits_on_loopback,
-               "apply the per-address limits to loopback peers too (exempt by default: a proxy)")
-      ->envname(env_name("ip-limits-on-loopback"));
-  add(cli, "auth-secret", c.auth_secret,
+void register_secret_flags(CLI::App& cli, std::string& secret) {
+  add(cli, "auth-secret", secret,
       "HS256 secret: every upgrade then needs a JWT whose sub is its id (empty: no auth)");
   cli.add_option("--auth-secret-file", "file holding the auth secret")
       ->envname("PARLEY_AUTH_SECRET_FILE")
       ->check(CLI::ExistingFile)
-      ->each([&c](const std::string& path) { c.auth_secret = read_secret(path); });
+      ->each([&secret](const std::string& path) { secret = read_secret(path); });
+}
+
+void register_flags(CLI::App& cli, net::server_config& c) {
+  add(cli, "host", c.host, "IP address to listen on")->check(ip_address_check());
+  add(cli, "port", c.port, "TCP port (0 picks a free one; the log says which)")
+      ->check(in_range(0, 65535));
+  add(cli, "static-dir", c.static_dir, "folder served at / and /static/")
+      ->check(CLI::ExistingDirectory);
+  add(cli, "threads", c.threads, "event-loop threads (0: one per core)")
+      ->check(in_range(0u, 1024u));
+  add(cli, "ping-interval", c.ping_interval_seconds,
+      "seconds between WebSocket pings (0: no pings)")
+      ->check(in_range(0.0, max_seconds));
+  add(cli, "ping-timeout", c.ping_timeout_seconds,
+      "seconds after an unanswered ping before the connection is closed")
+      ->check(in_range(0.01, max_seconds));
+  add(cli, "max-text-bytes", c.max_text_bytes, "longest text message (longer: error too_large)")
+      ->check(in_range(std::size_t{64}, max_message_limit));
+  add(cli, "max-binary-bytes", c.max_binary_bytes,
+      "longest message of any kind (longer: close 1009)")
+      ->check(in_range(std::size_t{64}, max_message_limit));
+  add(cli, "max-message-fragments", c.max_message_fragments,
+      "frames one message may arrive in (more: close 1009)")
+      ->check(in_range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "max-outbox-bytes", c.max_outbox_bytes,
+      "unsent bytes that close a slow reader at once (4008); at least 2x the largest message")
+      ->check(in_range(std::size_t{1}, 4 * max_message_limit));
+  add(cli, "outbox-soft-bytes", c.outbox_soft_bytes,
+      "unsent bytes a reader may hold for --outbox-soft-seconds before it is closed (4008)")
+      ->check(in_range(std::size_t{1}, 4 * max_message_limit));
+  add(cli, "outbox-soft-seconds", c.outbox_soft_seconds,
+      "seconds a reader may stay over --outbox-soft-bytes")
+      ->check(in_range(0.01, max_seconds));
+  add(cli, "handshake-timeout", c.handshake_timeout_seconds,
+      "seconds to finish an HTTP request or WebSocket upgrade")
+      ->check(in_range(0.01, max_seconds));
+  add(cli, "max-watch-ids", c.chat.max_watched_ids, "ids one connection may watch")
+      ->check(in_range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "max-messages-per-second", c.chat.max_messages_per_second,
+      "messages a connection may send per second (bursts of 2 s); over: rate_limited (0: none)")
+      ->check(in_range(0.0, 1e9));
+  add(cli, "max-bytes-per-second", c.chat.max_bytes_per_second,
+      "message bytes a connection may send per second (bursts of 2 s); over: rate_limited")
+      ->check(in_range(0.0, 1e12));
+  add(cli, "max-rate-strikes", c.chat.max_rate_strikes,
+      "messages refused in a row for the rate before the connection is closed (1008)")
+      ->check(in_range(std::size_t{1}, std::size_t{1000000}));
+  add(cli, "max-http-header-count", c.max_http_header_count,
+      "header fields one HTTP request may have (more: 431)")
+      ->check(in_range(std::size_t{1}, std::size_t{10000}));
+  add(cli, "max-connections", c.max_connections,
+      "WebSockets open at once; more: HTTP 503 (lowered at start to fit the open-file limit)")
+      ->check(in_range(std::size_t{1}, std::size_t{10000000}));
+  add(cli, "max-connections-per-ip", c.max_connections_per_ip,
+      "TCP connections (pages and WebSockets) open at once from one address; more: HTTP 429")
+      ->check(in_range(std::size_t{1}, std::size_t{10000000}));
+  add(cli, "max-new-connections-per-ip", c.max_new_connections_per_ip,
+      "new connections a second from one address (bursts of 2 s); more: HTTP 429 (0: no limit)")
+      ->check(in_range(0.0, 1e9));
+  add(cli, "max-tracked-ips", c.max_tracked_ips,
+      "addresses the per-address limits track at once; the longest-idle is forgotten at the cap")
+      ->check(in_range(std::size_t{1}, std::size_t{100000000}));
+  cli.add_flag("--ip-limits-on-loopback", c.ip_limits_on_loopback,
+               "apply the per-address limits to loopback peers too (exempt by default: a proxy)")
+      ->envname(env_name("ip-limits-on-loopback"));
+  register_secret_flags(cli, c.auth_secret);
   add(cli, "allowed-origins", c.allowed_origins,
       "browser origins allowed besides the server's own (default: localhost on any port; *: any)")
       ->delimiter(',');

@@ -9,14 +9,26 @@
 #include <thread>
 
 #include "parley/app/config_cli.hpp"
-#include "parley/core/auth_token.hpp"
-#include "parley/core/clock.hpp"
+#include "parley/app/open_file_limit.hpp"
+#include "parley/app/startup_failure.hpp"
+#include "parley/app/static_dir.hpp"
+#include "parley/app/token_command.hpp"
 #include "parley/net/server.hpp"
 
 namespace {
 
 // Time the shutdown gives WebSockets to finish their close handshake: exit stays within 2 s.
 constexpr double shutdown_drain_seconds = 1.5;
+
+// The exit statuses, as README and --help give them.
+constexpr int exit_startup_failure = 1;  // could not start: port in use, TLS files, no pages
+constexpr int exit_usage = 2;            // a bad flag or value, or a bad `parley token`
+
+constexpr const char* exit_status_help =
+    "Exit status:\n"
+    "  0  stopped by SIGINT or SIGTERM; or --help, --version, token printed what was asked\n"
+    "  1  could not start (port in use, unusable TLS files, no pages folder)\n"
+    "  2  bad flag, value or usage";
 
 void set_up_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("parley");
@@ -31,16 +43,8 @@ std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint, bool tls) {
   return (tls ? "https://" : "http://") + host + ":" + std::to_string(endpoint.port());
 }
 
-// `parley token`: a JWT for `subject`, for operators and tests.
-int print_token(const parley::net::server_config& config, const std::string& subject,
-                std::int64_t ttl) {
-  if (config.auth_secret.empty()) {
-    std::fprintf(stderr, "parley token: needs --auth-secret or --auth-secret-file\n");
-    return 2;
-  }
-  parley::core::token_verifier tokens(config.auth_secret);
-  std::printf("%s\n", tokens.mint(subject, parley::core::unix_millis() / 1000 + ttl).c_str());
-  return 0;
+unsigned thread_count(unsigned configured) {
+  return configured ? configured : std::max(1u, std::thread::hardware_concurrency());
 }
 
 // Without a secret anyone may claim any id: fine on loopback, loud anywhere else.
@@ -61,46 +65,86 @@ void warn_when_exposed(const parley::net::server_config& config) {
   }
 }
 
+// Fits --max-connections under the open-file limit (raised to the hard limit first), with a
+// warning that says how to raise the limit when it had to be lowered.
+void fit_connections_to_open_files(parley::net::server_config& config) {
+  auto fit = parley::app::fit_open_file_limit(config.max_connections, thread_count(config.threads));
+  if (fit.soft_before != fit.limit) {
+    spdlog::debug("open-file limit raised from {} to {} (the hard limit)", fit.soft_before,
+                  fit.limit);
+  }
+  if (!fit.lowered()) return;
+  std::size_t needed = fit.lowered_from + fit.reserved;
+  spdlog::warn(
+      "--max-connections lowered from {} to {}: this process may open {} files and keeps {} for "
+      "everything but WebSockets. To serve {}, raise its open-file limit to {}: LimitNOFILE={} "
+      "in its systemd unit, or `ulimit -n {}` in the shell that starts it (as root: the hard "
+      "limit is {}).",
+      fit.lowered_from, fit.max_connections, fit.limit, fit.reserved, fit.lowered_from, needed,
+      needed, needed, fit.hard);
+  config.max_connections = fit.max_connections;
+}
+
+// Sets the default --static-dir; returns where it came from, for the start-up line.
+std::string default_static_dir(parley::net::server_config& config,
+                               const std::vector<parley::app::static_dir_candidate>& candidates) {
+  auto found = parley::app::first_existing(candidates);
+  if (!found) return {};
+  config.static_dir = found->path;
+  return found->origin;
+}
+
+std::string candidate_list(const std::vector<parley::app::static_dir_candidate>& candidates) {
+  std::string list;
+  for (const auto& c : candidates)
+    list += (list.empty() ? "" : ", ") + c.path;
+  return list;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   parley::net::server_config config;
-  config.static_dir = PARLEY_DEFAULT_STATIC_DIR;
+  config.static_dir.clear();
+  auto candidates = parley::app::static_dir_candidates();
+  std::string static_origin = default_static_dir(config, candidates);
   CLI::App cli{"Parley: private, real-time chat over WebSockets"};
+  cli.set_version_flag("--version", "parley " PARLEY_VERSION, "print the version and exit");
+  cli.footer(exit_status_help);
   parley::app::register_flags(cli, config);
-  std::string token_subject;
-  std::int64_t token_ttl = 3600;
-  auto* token =
-      cli.add_subcommand("token", "print a token for a client id, signed with the auth secret");
-  token->add_option("--sub", token_subject, "the client id")->required();
-  constexpr std::int64_t ten_years = std::int64_t{10} * 365 * 24 * 3600;
-  token->add_option("--ttl", token_ttl, "seconds the token is valid (negative: already expired)")
-      ->capture_default_str()
-      ->check(CLI::Range(-ten_years, ten_years));
-  token->fallthrough();  // --auth-secret may follow the subcommand
+  parley::app::token_command token;
+  auto* token_cli = token.register_on(cli, config.auth_secret);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    return cli.exit(e) == 0 ? 0 : exit_usage;
   }
-  if (*token) return print_token(config, token_subject, token_ttl);
+  if (*token_cli) return token.run(config.auth_secret);
   set_up_logging(config.log_level);
+  if (cli.get_option("--static-dir")->count() > 0) static_origin = "--static-dir";
+  if (config.static_dir.empty()) {
+    spdlog::critical(
+        "cannot start: no pages folder (none of {} exists); give one with --static-dir",
+        candidate_list(candidates));
+    return exit_startup_failure;
+  }
   warn_when_exposed(config);
+  fit_connections_to_open_files(config);
   std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<parley::net::server> server;
   try {
     server = std::make_unique<parley::net::server>(config);
   } catch (const std::exception& e) {
-    spdlog::critical("cannot start on {}:{}: {}", config.host, config.port, e.what());
-    return 1;
+    spdlog::critical("{}", parley::app::describe_startup_failure(e, config.host, config.port));
+    return exit_startup_failure;
   }
   // Printed at every log level: scripts and tests read the port from it.
   auto level = spdlog::get_level();
   spdlog::set_level(spdlog::level::info);
-  spdlog::info("listening on {} (static files: {}, threads: {})",
-               url_of(server->local_endpoint(), config.tls()), config.static_dir,
-               config.threads ? config.threads : std::thread::hardware_concurrency());
+  spdlog::info("listening on {} (static files: {} [{}], threads: {}, max connections: {})",
+               url_of(server->local_endpoint(), config.tls()), config.static_dir, static_origin,
+               thread_count(config.threads), config.max_connections);
   spdlog::set_level(level);
 
   boost::asio::io_context signal_io;

@@ -41,14 +41,18 @@ handshake_refusal refusal_for(ip_refusal refused) {
   switch (refused) {
     case ip_refusal::too_many_open:
       return {http::status::too_many_requests,
-              "too many open connections from your address; close one and try again\n"};
+              "too many open connections from your address; close one and try again\n",
+              "too many open connections from this address (--max-connections-per-ip)"};
     case ip_refusal::too_many_new:
       return {http::status::too_many_requests,
-              "too many new connections from your address; try again in a second\n"};
+              "too many new connections from your address; try again in a second\n",
+              "too many new connections a second from this address "
+              "(--max-new-connections-per-ip)"};
     case ip_refusal::too_many_addresses:
       break;
   }
-  return {http::status::service_unavailable, "too many client addresses; try again later\n"};
+  return {http::status::service_unavailable, "too many client addresses; try again later\n",
+          "--max-tracked-ips addresses are tracked and none is idle"};
 }
 
 }  // namespace
@@ -83,7 +87,7 @@ void http_session::take_address_slot(const asio::ip::address& address) {
   }
   address_refusal_ = refusal_for(std::get<ip_refusal>(taken));
   worker_.stats().address_refusals.add();
-  spdlog::debug("refused peer={}: {}", peer_, address_refusal_->reason);
+  log_refusal(*address_refusal_, "at accept");
 }
 
 void http_session::start() {
@@ -181,14 +185,22 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
   if (address_refusal_) return *address_refusal_;
   // Who asks comes before how: a page that fetches its socket's path with a plain GET, to learn
   // why its socket was refused, gets the origin or token answer rather than 426.
-  if (!context_.origins.allows(request[http::field::origin], request[http::field::host])) {
-    return handshake_refusal{http::status::forbidden, "this page's origin may not connect\n"};
+  std::string_view origin = request[http::field::origin];
+  if (!context_.origins.allows(origin, request[http::field::host])) {
+    return handshake_refusal{
+        http::status::forbidden,
+        "this page's origin may not connect; the server's --allowed-origins lists the sites "
+        "whose pages may\n",
+        "origin " + std::string(origin) +
+            " is not allowed; --allowed-origins=" + std::string(origin) + " would allow it"};
   }
   auto token_deadline = authenticate(request, *id);
   if (auto* refusal = std::get_if<handshake_refusal>(&token_deadline)) return *refusal;
   if (auto refusal = check_upgrade(request)) return *refusal;
   if (worker_.hub().connection_count() >= worker_.config().max_connections) {
-    return handshake_refusal{http::status::service_unavailable, "too many connections\n"};
+    return handshake_refusal{
+        http::status::service_unavailable, "too many connections\n",
+        "--max-connections (" + std::to_string(worker_.config().max_connections) + ") reached"};
   }
   return admission{std::move(*id), std::get<std::optional<std::int64_t>>(token_deadline),
                    chosen_subprotocol(request)};
@@ -198,16 +210,42 @@ std::variant<handshake_refusal, std::optional<std::int64_t>> http_session::authe
     const http_request& request, std::string_view id) const {
   if (!context_.tokens) return std::nullopt;
   auto token = request_token(request);
-  if (!token) return handshake_refusal{http::status::unauthorized, "a token is required\n"};
+  if (!token) {
+    return handshake_refusal{http::status::unauthorized, "a token is required\n",
+                             "no token (neither ?token= nor the subprotocol token.<JWT>)"};
+  }
   auto verified = context_.tokens->verify(*token, core::unix_millis() / 1000);
   if (auto* error = std::get_if<core::token_error>(&verified)) {
     return handshake_refusal{http::status::unauthorized, std::string(to_string(*error)) + "\n"};
   }
   auto& claims = std::get<core::token_claims>(verified);
-  if (claims.subject != id) {
-    return handshake_refusal{http::status::unauthorized, "the token is for another id\n"};
+  if (claims.subject != id) {  // signed by us, so its sub is worth logging
+    return handshake_refusal{http::status::unauthorized, "the token is for another id\n",
+                             "the token is for id " + claims.subject + ", not this one"};
   }
   return context_.tokens->accepted_until(claims.expires_at);
+}
+
+void http_session::log_refusal(const handshake_refusal& refusal, std::string_view target) const {
+  using status = http::status;
+  bool operator_question =
+      refusal.status == status::unauthorized || refusal.status == status::forbidden ||
+      refusal.status == status::too_many_requests || refusal.status == status::service_unavailable;
+  std::string_view why =
+      refusal.detail.empty() ? std::string_view(refusal.reason) : std::string_view(refusal.detail);
+  if (why.ends_with('\n')) why.remove_suffix(1);
+  if (!operator_question) {
+    spdlog::debug("refused {} {}: {} {}", peer_, target, static_cast<int>(refusal.status), why);
+    return;
+  }
+  auto left_out = context_.refusal_log.admit(std::chrono::steady_clock::now());
+  if (!left_out) return;
+  if (*left_out > 0) {
+    spdlog::info("refused {} {}: {} {} ({} refusals not logged before this one)", peer_, target,
+                 static_cast<int>(refusal.status), why, *left_out);
+  } else {
+    spdlog::info("refused {} {}: {} {}", peer_, target, static_cast<int>(refusal.status), why);
+  }
 }
 
 asio::awaitable<void> http_session::refuse(const handshake_refusal& refusal) {
@@ -234,6 +272,7 @@ asio::awaitable<void> http_session::refuse(const handshake_refusal& refusal) {
 asio::awaitable<void> http_session::upgrade(http_request request, std::string_view path) {
   auto decision = admit(request, path);
   if (auto* refusal = std::get_if<handshake_refusal>(&decision)) {
+    if (!address_refusal_) log_refusal(*refusal, path);  // that one was logged at accept
     co_return co_await refuse(*refusal);
   }
   auto& admitted = std::get<admission>(decision);

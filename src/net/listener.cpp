@@ -53,7 +53,12 @@ void listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp::soc
                          worker& target) {
   if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    spdlog::warn("accept failed: {}; retrying in {} ms", ec.message(), accept_backoff.count());
+    if (auto left_out = accept_errors_.admit(std::chrono::steady_clock::now())) {
+      spdlog::warn(
+          "accept failed: {}; retrying every {} ms ({} more failures since the last "
+          "report; at most one a second is logged)",
+          ec.message(), accept_backoff.count(), *left_out);
+    }
     backoff_.expires_after(accept_backoff);
     backoff_.async_wait([this](const boost::system::error_code& wait_ec) {
       if (!wait_ec && acceptor_.is_open()) accept();

@@ -31,7 +31,7 @@ server::server(server_config config)
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
   http_.emplace(http_context{files_, origins_, tokens_ ? &*tokens_ : nullptr,
                              std::chrono::steady_clock::now(), workers_,
-                             tls_ ? tls_->native() : nullptr, addresses_, store_.get()});
+                             tls_ ? tls_->native() : nullptr, addresses_, store_.get(), refusal_log_});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   drain_timer_.emplace(workers_.front()->io());
 }

@@ -58,6 +58,25 @@ TEST_F(admission, missing_bad_foreign_or_wrongly_signed_tokens_get_401) {
   EXPECT_EQ(status_of("/ws/" + id + "?token=" + mint(id, "another-secret")), 401);
 }
 
+// An operator asking why a client cannot connect finds it in the log at info: which check failed
+// (never the token itself).
+TEST_F(admission, each_401_is_logged_at_info_with_the_check_that_failed) {
+  const std::string id = unique_id("why");
+  const std::string other = unique_id("other");
+  const std::string path = "/ws/" + id;
+  EXPECT_EQ(status_of(path), 401);
+  EXPECT_TRUE(server().wait_for_log(path + ": 401 no token", 2s)) << server().log();
+  EXPECT_EQ(status_of(path + "?token=" + mint(id, "another-secret")), 401);
+  EXPECT_TRUE(server().wait_for_log(path + ": 401 bad token signature", 2s)) << server().log();
+  EXPECT_EQ(status_of(path + "?token=" + mint(id, secret, -120)), 401);
+  EXPECT_TRUE(server().wait_for_log(path + ": 401 token expired", 2s)) << server().log();
+  EXPECT_EQ(status_of(path + "?token=" + mint(other)), 401);
+  EXPECT_TRUE(server().wait_for_log(path + ": 401 the token is for id " + other, 2s))
+      << server().log();
+  EXPECT_EQ(server().log().find("eyJ"), std::string::npos) << "a token was logged";
+  EXPECT_NE(server().log().find(" info refused 127.0.0.1:"), std::string::npos) << server().log();
+}
+
 TEST_F(admission, a_browser_sends_its_token_as_a_subprotocol_and_gets_parley_selected) {
   const std::string id = unique_id("tok");
   raw_client r(port());
@@ -73,6 +92,20 @@ TEST_F(admission, a_foreign_origin_gets_403_and_loopback_or_no_origin_passes) {
   EXPECT_EQ(status_of(target, "Origin: http://evil.example\r\n"), 403);
   EXPECT_EQ(status_of(target, "Origin: http://localhost:5173\r\n"), 101);
   EXPECT_EQ(status_of(target), 101);
+}
+
+TEST_F(admission, a_403_names_the_flag_that_would_allow_the_origin_in_its_text_and_the_log) {
+  const std::string id = unique_id("tok");
+  raw_client r(port());
+  auto response = r.upgrade("/ws/" + id + "?token=" + mint(id), "Origin: https://shop.example\r\n");
+  EXPECT_EQ(response.status, 403);
+  EXPECT_NE(response.body.find("--allowed-origins"), std::string::npos) << response.body;
+  EXPECT_TRUE(server().wait_for_log("/ws/" + id +
+                                        ": 403 origin https://shop.example is not allowed; "
+                                        "--allowed-origins=https://shop.example "
+                                        "would allow it",
+                                    2s))
+      << server().log();
 }
 
 // Sleeps until just past a whole second of the system clock: `exp` has a resolution of one
@@ -122,7 +155,10 @@ TEST_F(connection_cap, past_max_connections_an_upgrade_gets_503_until_one_closes
   auto second = raw_ws(unique_id("b"));
   {
     raw_client third(port());
-    EXPECT_EQ(third.upgrade("/ws/" + unique_id("c")).status, 503);
+    const std::string id = unique_id("c");
+    EXPECT_EQ(third.upgrade("/ws/" + id).status, 503);
+    EXPECT_TRUE(server().wait_for_log("/ws/" + id + ": 503 --max-connections (2) reached", 2s))
+        << server().log();
   }
   first->reset();
   // The hub counts the closed connection out as soon as the server sees the reset.

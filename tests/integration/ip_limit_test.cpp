@@ -83,6 +83,12 @@ TEST_F(ip_open_limit, an_upgrade_past_the_limit_gets_429_and_a_bad_id_still_400)
   {
     raw_client over(port(), 0, address);
     expect_too_many_requests(over.upgrade("/ws/" + unique_id("over")), "too many open");
+    // Logged at info when refused (at accept), with the flag that sets the limit.
+    EXPECT_TRUE(server().wait_for_log(
+        "at accept: 429 too many open connections from this address (--max-connections-per-ip)",
+        2s))
+        << server().log();
+    EXPECT_NE(server().log().find("refused " + address + ":"), std::string::npos) << server().log();
   }
   {
     raw_client bad_id(port(), 0, address);

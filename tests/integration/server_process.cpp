@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -126,7 +127,81 @@ void raise_fd_limit() {
   (void)done;
 }
 
-server_process::server_process(std::vector<std::string> flags) {
+std::string parley_binary() {
+  const char* binary = env("PARLEY_BINARY");
+#ifdef PARLEY_BINARY
+  if (!binary) binary = PARLEY_BINARY;
+#endif
+  if (!binary) throw std::runtime_error("no server binary (PARLEY_BINARY)");
+  return binary;
+}
+
+command_result run_command(const std::vector<std::string>& args,
+                           std::chrono::milliseconds timeout) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    throw std::runtime_error("pipe failed");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  ::close(err[1]);
+  command_result result;
+  if (rc != 0) {
+    ::close(out[0]);
+    ::close(err[0]);
+    throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(rc));
+  }
+  // Both pipes read to EOF (or the deadline) with poll, so a full one cannot block the other.
+  auto deadline = steady::now() + timeout;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open = 2;
+  while (open > 0 && steady::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    if (::poll(fds, 2, static_cast<int>(left.count()) + 1) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (steady::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return result;  // status -1: it did not end in time
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  result.status = decode_status(status);
+  return result;
+}
+
+server_process::server_process(std::vector<std::string> flags, launch_options launch) {
   raise_fd_limit();
   ignore_sigxfsz();
   if (!has_flag(flags, "--store")) {
@@ -140,12 +215,9 @@ server_process::server_process(std::vector<std::string> flags) {
     auto known = peer_flags(flags);
     argv_.insert(argv_.end(), known.begin(), known.end());
   } else {
-    const char* binary = env("PARLEY_BINARY");
-#ifdef PARLEY_BINARY
-    if (!binary) binary = PARLEY_BINARY;
-#endif
-    if (!binary) throw std::runtime_error("no server binary (PARLEY_BINARY)");
-    argv_ = {binary, "--host", "127.0.0.1", "--port", "0"};
+    argv_ = launch.wrapper;
+    argv_.push_back(launch.binary.empty() ? parley_binary() : launch.binary);
+    argv_.insert(argv_.end(), {"--host", "127.0.0.1", "--port", "0"});
     if (!has_flag(flags, "--threads")) {
       argv_.push_back("--threads");
       argv_.push_back("2");
@@ -329,6 +401,13 @@ server_process::~server_process() {
 std::string server_process::log() const {
   std::lock_guard lock(mutex_);
   return log_;
+}
+
+bool server_process::wait_for_log(const std::string& text, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    return log_.find(text) != std::string::npos || eof_;
+  }) && log_.find(text) != std::string::npos;
 }
 
 }  // namespace parley::it

@@ -41,10 +41,31 @@ void raise_fd_limit();
 // How restart() stops the server: SIGTERM and a wait for its exit, or SIGKILL (a crash).
 enum class stop_how { term, kill };
 
+// The Parley binary under test: PARLEY_BINARY from the environment, else the one built here.
+std::string parley_binary();
+
+// How a server is started besides its flags.
+struct launch_options {
+  std::string binary;                // empty: parley_binary()
+  std::vector<std::string> wrapper;  // a command that runs it, e.g. {"prlimit", "--nofile=256"}
+};
+
+// What a command that ran to its end printed, and its exit status (128 + signal when killed).
+struct command_result {
+  int status = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `argv` (argv[0] looked up in PATH) with stdin from /dev/null and waits for it to end; it
+// is killed after `timeout`, and the status is then -1.
+command_result run_command(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 class server_process {
  public:
   // `flags` follow `--host 127.0.0.1 --port 0`; `--threads 2` is added unless given.
-  explicit server_process(std::vector<std::string> flags = {});
+  explicit server_process(std::vector<std::string> flags = {}, launch_options launch = {});
   ~server_process();
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
@@ -66,6 +87,8 @@ class server_process {
 
   // Everything the server printed so far.
   std::string log() const;
+  // Waits up to `timeout` for `text` to appear in the server's output.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout);
   // Print the server's output when it is stopped (done anyway when the current test failed).
   void show_log_on_stop() { show_log_ = true; }
 

@@ -13,6 +13,7 @@
 
 #include "parley/core/auth_token.hpp"
 #include "parley/net/ip_limits.hpp"
+#include "parley/net/log_throttle.hpp"
 #include "parley/net/origin_policy.hpp"
 #include "parley/net/static_files.hpp"
 #include "parley/net/transport.hpp"
@@ -32,6 +33,7 @@ struct http_context {
   SSL_CTX* tls;                                      // null: plain HTTP and WebSocket
   ip_limits& addresses;                              // safe from any thread
   const store::sqlite_store* store;                  // null without a store
+  log_throttle& refusal_log;  // bounds the info lines about refused connections
 };
 
 // One HTTP connection: serves pages, /healthz and errors with keep-alive, and hands the
@@ -65,6 +67,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
       const http_request& request, std::string_view id) const;
   boost::asio::awaitable<void> upgrade(http_request request, std::string_view path);
   boost::asio::awaitable<void> refuse(const handshake_refusal& refusal);
+  // Logs a refusal: at info for 401, 403, 429 and 503 (what an operator asks about), with
+  // their reason; at debug for malformed requests.
+  void log_refusal(const handshake_refusal& refusal, std::string_view target) const;
   boost::beast::http::message_generator respond(const http_request& request);
   boost::beast::http::message_generator serve_file(const http_request& request,
                                                    const std::filesystem::path& file);

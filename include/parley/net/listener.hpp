@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "parley/net/http_session.hpp"
+#include "parley/net/log_throttle.hpp"
 #include "parley/net/worker.hpp"
 
 namespace parley::net {
 
 // Accepts TCP connections on the first worker's thread and hands each to the next worker in
 // turn, where its http_session runs. Survives running out of file descriptors: it backs off
-// and tries again, never exits.
+// and tries again, never exits, and logs the failure once a second at most.
 class listener {
  public:
   // Binds and listens; throws on failure (a startup error).
@@ -34,6 +35,7 @@ class listener {
   const http_context& context_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
+  log_throttle accept_errors_{1};        // EMFILE repeats every backoff: one line a second
   boost::asio::ip::tcp::endpoint peer_;  // filled by the accept in flight (no getpeername)
   std::size_t next_worker_ = 0;
 };

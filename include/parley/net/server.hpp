@@ -50,6 +50,9 @@ class server {
   origin_policy origins_;
   std::optional<core::token_verifier> tokens_;
   std::optional<tls_context> tls_;
+  // Refused connections are logged at info, 20 lines a second at most: enough to see who is
+  // refused and why, too few for a flood of refusals to fill the disk.
+  log_throttle refusal_log_{20};
   std::optional<http_context> http_;
   std::unique_ptr<listener> listener_;
   std::vector<std::thread> threads_;

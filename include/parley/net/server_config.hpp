@@ -33,7 +33,9 @@ struct server_config {
   // Fields in a request's header; more: 431. Browsers send about 20; the byte limit alone
   // would let some 2000 tiny fields through.
   std::size_t max_http_header_count = 100;
-  std::size_t max_connections = 19000;  // WebSockets at once; more: 503 (the fd limit is 20k)
+  // WebSockets at once; more: 503. Under the 20,000 files a process may open on our machines;
+  // app/ lowers it at start-up to fit the process's actual open-file limit.
+  std::size_t max_connections = 19000;
   // Open TCP connections (pages and WebSockets) from one address; more: 429. An office behind
   // one NAT address may hold hundreds, but one address must not take all of max_connections.
   std::size_t max_connections_per_ip = 1000;

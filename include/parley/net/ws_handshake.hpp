@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace parley::net {
 
@@ -11,8 +12,12 @@ using http_request = boost::beast::http::request<boost::beast::http::string_body
 
 // Why an upgrade request cannot be accepted: the HTTP status and a plain-text reason.
 struct handshake_refusal {
+  handshake_refusal(boost::beast::http::status status, std::string reason, std::string detail = {})
+      : status(status), reason(std::move(reason)), detail(std::move(detail)) {}
+
   boost::beast::http::status status;
-  std::string reason;
+  std::string reason;  // sent to the client
+  std::string detail;  // for the server's log, when it knows more than it tells (else empty)
 };
 
 // Checks an RFC 6455 opening handshake (section 4.2.1): GET, HTTP/1.1, Upgrade: websocket,
