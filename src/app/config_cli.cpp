@@ -71,7 +71,7 @@ void register_store_flags(CLI::App& cli, store::store_config& s) {
                  "where conversations are kept: sqlite (in --data-dir) or none (nothing kept)")
       ->envname(env_name("store"))
       ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case))
-      ->default_str("none");
+      ->default_str("sqlite");
   add(cli, "data-dir", s.data_dir, "folder of the sqlite store (made when missing)");
   add(cli, "retention-days", s.retention_days, "days a message stays in history (0: forever)")
       ->check(in_range(0.0, 365000.0));

@@ -748,7 +748,9 @@ void sqlite_store::engine::load() {
     index_.advance_delivered(*in, participant, cursors.integer(2));
     index_.advance_read(*in, participant, cursors.integer(3));
   }
-  spdlog::info("store: {} messages loaded from {}/parley.db", count, config_.data_dir);
+  spdlog::info("store: {} messages loaded from {}", count,
+               std::filesystem::absolute(std::filesystem::path(config_.data_dir) / "parley.db")
+                   .string());
 }
 
 void sqlite_store::engine::apply_retention(std::int64_t now_ms) {

@@ -47,7 +47,7 @@ def node_token(code, secret, client_id):
 
 def start_parley(binary):
     process = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", "0", "--threads", "1",
-                                "--auth-secret", SECRET], stdin=subprocess.DEVNULL,
+                                "--store", "none", "--auth-secret", SECRET], stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

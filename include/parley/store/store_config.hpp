@@ -10,7 +10,7 @@ enum class store_kind { none, sqlite };
 // The settings of the durable store, each with the contract's default and the reason for it.
 struct store_config {
   // sqlite: the default, durable single-node store. none: version 1 exactly, nothing kept.
-  store_kind kind = store_kind::none;  // TEMP until the sqlite store lands
+  store_kind kind = store_kind::sqlite;
   std::string data_dir = "data";       // holds parley.db; made when missing
   // Days a message stays in history; 0 keeps everything (the contract's default).
   double retention_days = 0;
