@@ -214,6 +214,32 @@ describe('chat page', () => {
     assertNoProblems(a, c);
   });
 
+  test('with the store on, a message to an offline id shows "Sent" and reaches it when it connects', async (t) => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-store-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const server = await startServer({ args: ['--store', 'sqlite', '--data-dir', dataDir] });
+    const pages = [];
+    t.after(async () => {
+      for (const p of pages) await p.close().catch(() => {});
+      await server.stop();
+    });
+    const a = await newPage(browser);
+    pages.push(a);
+    await connect(a.page, server.url, '1001');
+    await openChat(a.page, 'later-6001');
+    const mine = await send(a.page, 'read this when you are back');
+    await mine.getByText('Sent').waitFor();
+    assert.equal(await mine.getAttribute('data-status'), 'stored');
+
+    const b = await newPage(browser);
+    pages.push(b);
+    await connect(b.page, server.url, 'later-6001');
+    // the inbox brings it at connect; with no conversation open, the page opens its sender's
+    await log(b.page).getByText('read this when you are back').waitFor();
+    await b.page.getByRole('button', { name: /1001/ }).waitFor();
+    assertNoProblems(a, b);
+  });
+
   test('a bad id shows the server\'s reason', async (t) => {
     const { open, server } = await setup(t);
     const { page, problems } = await open(null);

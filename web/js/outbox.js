@@ -43,7 +43,8 @@ export class Outbox {
     const item = this.#pending.get(frame.cid);
     if (!item) return false;
     this.#pending.delete(frame.cid);
-    if (frame.type === 'ack') setStatus(item.node, 'delivered');
+    // With a store, a recipient that was offline gets it later: the ack says "stored".
+    if (frame.type === 'ack') setStatus(item.node, frame.status === 'stored' ? 'stored' : 'delivered');
     else this.#fail(item, frame.message || frame.code, false);
     return true;
   }

@@ -54,6 +54,7 @@ export function paintAvatar(node, id) {
 export const STATUS_TEXT = {
   queued: 'Waiting for connection',
   sending: 'Sending…',
+  stored: 'Sent', // kept by the server's store until the recipient connects
   delivered: 'Delivered',
   failed: 'Not delivered',
 };
@@ -79,6 +80,7 @@ export function setStatus(node, status, detail = '') {
   const span = node.querySelector('.status');
   span.textContent = detail ? `${STATUS_TEXT[status]}: ${detail}` : STATUS_TEXT[status];
   if (status === 'delivered') span.prepend(el('span', { class: 'tick', 'aria-hidden': 'true' }, '✓✓ '));
+  if (status === 'stored') span.prepend(el('span', { class: 'tick', 'aria-hidden': 'true' }, '✓ '));
 }
 
 /** A centred line in a conversation ("Client #1001 left the chat"); `tone` error for problems. */
