@@ -14,10 +14,10 @@ import argparse
 import asyncio
 import os
 import random
-import sys
 import tempfile
 
-from store_client import ONLINE, Server, add_server_args, listen, make_senders, open_all, report, verify
+from store_client import (ONLINE, Server, add_server_args, listen, make_senders, open_all, report, run_test,
+                          verify)
 
 async def round_trip(server, senders, last, args, rng):
     """One life of the server: start it, let everyone connect and send, then kill it at a random
@@ -69,11 +69,5 @@ if __name__ == "__main__":
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--min-delay", type=float, default=0.2, help="seconds of sending before the kill, at least")
     parser.add_argument("--max-delay", type=float, default=1.5, help="... and at most")
-    parser.add_argument("--seed", type=int, default=random.randrange(1 << 30), help="repeats a run")
-    parser.add_argument("--timeout", type=float, default=100, help="the whole test, seconds")
     args = parser.parse_args()
-    try:
-        sys.exit(asyncio.run(asyncio.wait_for(main(args), args.timeout)))
-    except Exception as e:  # noqa: BLE001 (any failure is the test's verdict)
-        print(f"FAIL crash: seed={args.seed} {type(e).__name__}: {e}")
-        sys.exit(1)
+    run_test("crash", main, args)

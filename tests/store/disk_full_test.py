@@ -17,11 +17,10 @@ import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
 import time
 
-from store_client import (ONLINE, Server, add_server_args, healthz_until, listen, make_senders, open_all,
+from store_client import (ONLINE, Server, add_server_args, healthz_until, run_test, listen, make_senders, open_all,
                           report, verify)
 
 
@@ -148,11 +147,5 @@ if __name__ == "__main__":
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--pad", type=int, default=1024, help="bytes of filler in each message's text")
     parser.add_argument("--before-fill", type=int, default=200, help="messages acked before the disk fills")
-    parser.add_argument("--seed", type=int, default=random.randrange(1 << 30), help="repeats a run")
-    parser.add_argument("--timeout", type=float, default=100, help="the whole test, seconds")
     args = parser.parse_args()
-    try:
-        sys.exit(asyncio.run(asyncio.wait_for(main(args), args.timeout)))
-    except Exception as e:  # noqa: BLE001 (any failure is the test's verdict)
-        print(f"FAIL disk-full: seed={args.seed} {type(e).__name__}: {e}")
-        sys.exit(1)
+    run_test("disk-full", main, args)

@@ -16,10 +16,10 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 
-from store_client import OFFLINE, Sender, Server, add_server_args, http_get, open_all, report, verify
+from store_client import (OFFLINE, Sender, Server, add_server_args, http_get, open_all, report, run_test,
+                          verify)
 
 SYNC = re.compile(rb"\b(?:fsync|fdatasync)\(")  # a call's first line ("<... resumed>" lines do not match)
 
@@ -98,11 +98,5 @@ if __name__ == "__main__":
     add_server_args(parser)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=random.randrange(1 << 30), help="repeats a run")
-    parser.add_argument("--timeout", type=float, default=100, help="the whole test, seconds")
     args = parser.parse_args()
-    try:
-        sys.exit(asyncio.run(asyncio.wait_for(main(args), args.timeout)))
-    except Exception as e:  # noqa: BLE001 (any failure is the test's verdict)
-        print(f"FAIL fsync: seed={args.seed} {type(e).__name__}: {e}")
-        sys.exit(1)
+    run_test("fsync", main, args)

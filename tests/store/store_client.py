@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import websockets
@@ -26,10 +27,21 @@ REPLY_SECONDS = 10  # a welcome, an inbox or a history page
 
 
 def add_server_args(parser):
-    """--parley PATH or --peer node-ws, the server every test here runs."""
+    """--parley PATH or --peer node-ws, the server every test here runs; --seed and --timeout."""
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--parley", metavar="PATH", help="the parley binary (started with --store sqlite)")
     group.add_argument("--peer", choices=["node-ws"], help="the reference peer, with --store file")
+    parser.add_argument("--seed", type=int, default=random.randrange(1 << 30), help="repeats a run")
+    parser.add_argument("--timeout", type=float, default=100, help="the whole test, seconds")
+
+
+def run_test(name, main, args):
+    """Runs main(args) within --timeout and exits with its status; any exception is a FAIL."""
+    try:
+        sys.exit(asyncio.run(asyncio.wait_for(main(args), args.timeout)))
+    except Exception as e:  # noqa: BLE001 (any failure is the test's verdict)
+        print(f"FAIL {name}: seed={args.seed} {type(e).__name__}: {e}")
+        sys.exit(1)
 
 
 class Server:
