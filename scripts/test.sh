@@ -42,10 +42,10 @@ fail_on_reports() {
 }
 suites_against() {
   PARLEY_BINARY="$1" ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 \
-    --timeout 900 -L 'integration|conformance'
+    --timeout 900 -L 'integration|conformance|store'
 }
 
-section "ThreadSanitizer: the server under the integration and conformance suites"
+section "ThreadSanitizer: the server under the integration, conformance and store suites"
 configure_and_build "$repo_root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=thread \
   -DPARLEY_BUILD_BENCH=OFF -DPARLEY_BUILD_TESTS=OFF
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan" \

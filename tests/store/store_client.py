@@ -48,7 +48,10 @@ class Server:
     """One server process on one data dir, in its own process group (killed as a whole)."""
 
     def __init__(self, args, data_dir, log_path):
-        self.parley, self.data_dir, self.log_path = args.parley, data_dir, log_path
+        # PARLEY_BINARY overrides --parley, as for the integration tests: the sanitizer runs of
+        # scripts/test.sh point every suite at a sanitized server that way.
+        parley = os.environ.get("PARLEY_BINARY") if args.parley else None
+        self.parley, self.data_dir, self.log_path = parley or args.parley, data_dir, log_path
         self.proc = None
         self.log_start = 0
 
