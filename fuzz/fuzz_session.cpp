@@ -79,7 +79,8 @@ class session final : public protocol::ws_reader_handler {
  public:
   session(core::hub& hub, protocol::request_parser& parser, const core::chat_limits& limits,
           core::counters& stats)
-      : out(std::make_shared<checking_sink>()), chat(hub, "1001", *out, parser, limits, stats) {}
+      : out(std::make_shared<checking_sink>()),
+        chat(hub, nullptr, "1001", *out, parser, limits, stats) {}
 
   void on_text(std::string_view payload) override {
     if (!closing) chat.on_text(payload);
@@ -122,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The partner, online as "6001", and the session under test as "1001".
   auto partner_sink = std::make_shared<checking_sink>();
-  core::chat_connection partner(hub, "6001", *partner_sink, parser, limits, stats);
+  core::chat_connection partner(hub, nullptr, "6001", *partner_sink, parser, limits, stats);
   partner.open(partner_sink);
   session s(hub, parser, limits, stats);
   s.chat.open(s.out);
