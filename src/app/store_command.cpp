@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <ctime>
 #include <ostream>
+#include <string_view>
 
 #include "parley/protocol/client_id.hpp"
 #include "parley/store/store_tools.hpp"
@@ -71,6 +72,11 @@ std::string utc(std::int64_t ms) {
   return text;
 }
 
+// "1 message", "2 messages".
+std::string count(std::int64_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 void print(const store::check_report& r, std::ostream& out) {
   out << "store " << r.path << "\n";
   out << "schema version " << r.schema_version << " (newest known: " << r.newest_schema_version
@@ -78,13 +84,13 @@ void print(const store::check_report& r, std::ostream& out) {
   if (!r.tables_read) {
     out << "tables not read: the file or its schema is not one Parley can check\n";
   } else {
-    out << r.conversations << " conversations, " << r.messages << " messages";
+    out << count(r.conversations, "conversation") << ", " << count(r.messages, "message");
     if (r.messages > 0) out << " (" << utc(r.oldest_ts) << " to " << utc(r.newest_ts) << ")";
-    out << ", " << r.cursors << " cursors\n";
+    out << ", " << count(r.cursors, "cursor") << "\n";
   }
   if (r.trimmed_conversations > 0 || r.empty_conversations > 0) {
-    out << "retention: " << r.trimmed_conversations << " conversations start past seq 1, "
-        << r.empty_conversations << " keep no message\n";
+    out << "retention: first kept seq past 1 in " << count(r.trimmed_conversations, "conversation")
+        << ", no message kept in " << r.empty_conversations << "\n";
   }
   out << "files: parley.db " << r.db_bytes << " bytes, parley.db-wal ";
   if (r.wal_bytes) {
@@ -96,7 +102,7 @@ void print(const store::check_report& r, std::ostream& out) {
     out << "ok: no problem found\n";
     return;
   }
-  out << r.problems_total << (r.problems_total == 1 ? " problem:\n" : " problems:\n");
+  out << count(r.problems_total, "problem") << ":\n";
   for (const std::string& p : r.problems)
     out << "  " << p << "\n";
   auto listed = static_cast<std::int64_t>(r.problems.size());
