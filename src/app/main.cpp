@@ -6,12 +6,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
+#include <iostream>
 #include <thread>
 
 #include "parley/app/config_cli.hpp"
 #include "parley/app/open_file_limit.hpp"
 #include "parley/app/startup_failure.hpp"
 #include "parley/app/static_dir.hpp"
+#include "parley/app/store_command.hpp"
 #include "parley/app/token_command.hpp"
 #include "parley/net/server.hpp"
 
@@ -26,8 +28,9 @@ constexpr int exit_usage = 2;            // a bad flag or value, or a bad `parle
 
 constexpr const char* exit_status_help =
     "Exit status:\n"
-    "  0  stopped by SIGINT or SIGTERM; or --help, --version, token printed what was asked\n"
-    "  1  could not start (port in use, unusable TLS files, no pages folder)\n"
+    "  0  stopped by SIGINT or SIGTERM; or --help, --version, token, store did what was asked\n"
+    "  1  could not start (port in use, unusable TLS files, no pages folder); or store check\n"
+    "     found a problem, or store found no store to read\n"
     "  2  bad flag, value or usage";
 
 void set_up_logging(const std::string& level) {
@@ -114,12 +117,15 @@ int main(int argc, char** argv) {
   parley::app::register_flags(cli, config);
   parley::app::token_command token;
   auto* token_cli = token.register_on(cli, config.auth_secret);
+  parley::app::store_command store;
+  auto* store_cli = store.register_on(cli, config.store.data_dir);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : exit_usage;
   }
   if (*token_cli) return token.run(config.auth_secret);
+  if (*store_cli) return store.run(config.store.data_dir, std::cout, std::cerr);
   set_up_logging(config.log_level);
   if (cli.get_option("--static-dir")->count() > 0) static_origin = "--static-dir";
   if (config.static_dir.empty()) {

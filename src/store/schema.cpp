@@ -71,6 +71,10 @@ std::int64_t current_version(database& db) {
 
 }  // namespace
 
+std::int64_t newest_schema_version() {
+  return static_cast<std::int64_t>(migrations.size());
+}
+
 std::string migrate(database& db) {
   std::int64_t version = current_version(db);
   constexpr auto newest = static_cast<std::int64_t>(migrations.size());

@@ -1,5 +1,6 @@
 #pragma once
 // Private to src/store: the database's layout and its migrations.
+#include <cstdint>
 #include <string>
 
 #include "sqlite_db.hpp"
@@ -11,5 +12,8 @@ namespace parley::store {
 // when the database is created. Throws sqlite_error, or std::runtime_error for a database made
 // by a newer Parley.
 std::string migrate(database& db);
+
+// The newest schema version this Parley knows (the number of its migrations).
+std::int64_t newest_schema_version();
 
 }  // namespace parley::store

@@ -50,11 +50,15 @@ class statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// How a database is opened: read and written, made when missing (the store), or only read, an
+// existing file (the operator's tools, beside a running server).
+enum class open_mode { read_write_create, read_only };
+
 // An open database connection, closed with it.
 class database {
  public:
-  // Opens (creating) the file through the named VFS (null: the default).
-  database(const std::string& path, const char* vfs);
+  // Opens the file through the named VFS (null: the default). Throws sqlite_error naming the path.
+  database(const std::string& path, const char* vfs, open_mode mode = open_mode::read_write_create);
   ~database();
   database(const database&) = delete;
   database& operator=(const database&) = delete;
