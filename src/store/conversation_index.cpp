@@ -85,6 +85,14 @@ bool conversation_index::advance_read(conversation& c, std::string_view id, std:
   return true;
 }
 
+std::vector<conversation*> conversation_index::holding_before(std::int64_t rowid) const {
+  std::vector<conversation*> holding;
+  for (const auto& [key, c] : by_pair_) {
+    if (!c->entries.empty() && (c->entries.front() >> 1) < rowid) holding.push_back(c.get());
+  }
+  return holding;
+}
+
 void conversation_index::drop_before(std::int64_t rowid) {
   for (auto& [key, c] : by_pair_) {
     std::size_t dropped = 0;

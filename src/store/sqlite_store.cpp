@@ -16,6 +16,7 @@
 
 #include "conversation_index.hpp"
 #include "counting_vfs.hpp"
+#include "data_dir_lock.hpp"
 #include "dedup_index.hpp"
 #include "parley/core/clock.hpp"
 #include "parley/protocol/server_frames.hpp"
@@ -169,11 +170,14 @@ class sqlite_store::engine {
   void load();
   void apply_retention(std::int64_t now_ms);
   void probe_recovery();
+  // Ends a failed transaction, whether or not SQLite already has.
+  void rollback();
   void set_health(bool up, std::string reason);
   protocol::shared_frame frame_of(std::int64_t rowid);
 
   const store_config config_;
   core::router& router_;
+  data_dir_lock lock_;  // before the database is opened: one server per data dir
   database db_;
   std::string epoch_;  // set up by open() before the statements below are prepared
   conversation_index index_;
@@ -217,8 +221,13 @@ class sqlite_store::engine {
 namespace {
 
 std::string database_path(const store_config& config) {
-  std::filesystem::create_directories(config.data_dir);
   return (std::filesystem::path(config.data_dir) / "parley.db").string();
+}
+
+// The data dir, made when missing, for the lock that comes first.
+const std::string& made_data_dir(const store_config& config) {
+  std::filesystem::create_directories(config.data_dir);
+  return config.data_dir;
 }
 
 // Sets the journal and sync modes the contract names, migrates, and returns the epoch.
@@ -234,6 +243,7 @@ std::string open_database(database& db) {
 sqlite_store::engine::engine(const store_config& config, core::router& router)
     : config_(config),
       router_(router),
+      lock_(made_data_dir(config)),
       db_(database_path(config), counting_vfs_name()),
       epoch_(open_database(db_)),
       dedup_(static_cast<std::int64_t>(config.dedup_seconds * 1000), config.max_dedup_entries),
@@ -436,12 +446,10 @@ void sqlite_store::engine::commit() {
     } catch (const sqlite_error& e) {
       ok = false;
       stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
-      try {
-        db_.exec("ROLLBACK");
-      } catch (const sqlite_error&) {
-        // SQLite may have rolled back already (SQLITE_FULL does).
-      }
+      rollback();
       set_health(false, e.what());
+      // The probe waits its period: a one-page write may fit where the batch did not.
+      next_probe_ = std::chrono::steady_clock::now() + recovery_probe_period;
       spdlog::error("store: commit of {} messages failed: {}", staged_.size(), e.what());
     }
   }
@@ -715,9 +723,12 @@ protocol::shared_frame sqlite_store::engine::frame_of(std::int64_t rowid) {
 // ---- start, retention, health
 
 void sqlite_store::engine::load() {
-  statement conversations(db_.handle(), "SELECT id, a, b FROM conversations");
-  while (conversations.step())
-    index_.add(conversations.integer(0), conversations.text(1), conversations.text(2));
+  statement conversations(db_.handle(), "SELECT id, a, b, last_seq FROM conversations");
+  while (conversations.step()) {
+    conversation& c =
+        index_.add(conversations.integer(0), conversations.text(1), conversations.text(2));
+    c.last_seq = conversations.integer(3);  // its messages' seqs, read next, go past it
+  }
   std::int64_t now_ms = core::unix_millis();
   auto window_ms = static_cast<std::int64_t>(config_.dedup_seconds * 1000);
   statement messages(db_.handle(),
@@ -748,9 +759,9 @@ void sqlite_store::engine::load() {
     index_.advance_delivered(*in, participant, cursors.integer(2));
     index_.advance_read(*in, participant, cursors.integer(3));
   }
-  spdlog::info("store: {} messages loaded from {}", count,
-               std::filesystem::absolute(std::filesystem::path(config_.data_dir) / "parley.db")
-                   .string());
+  spdlog::info(
+      "store: {} messages loaded from {}", count,
+      std::filesystem::absolute(std::filesystem::path(config_.data_dir) / "parley.db").string());
 }
 
 void sqlite_store::engine::apply_retention(std::int64_t now_ms) {
@@ -767,11 +778,19 @@ void sqlite_store::engine::apply_retention(std::int64_t now_ms) {
     time_marks_.clear();
   }
   if (cut == 0) return;
+  // The conversations' last seqs are written down first: one whose every message expires must
+  // go on from its last seq after a restart, not from 1.
   try {
+    db_.exec("BEGIN IMMEDIATE");
+    statement record(db_.handle(), "UPDATE conversations SET last_seq = ? WHERE id = ?");
+    for (const conversation* c : index_.holding_before(cut))
+      record.bind(1, c->last_seq).bind(2, c->db_id).run();
     statement remove(db_.handle(), "DELETE FROM messages WHERE id < ?");
     remove.bind(1, cut).run();
+    db_.exec("COMMIT");
     index_.drop_before(cut);
   } catch (const sqlite_error& e) {
+    rollback();
     spdlog::warn("store: retention could not delete old messages: {}", e.what());
   }
 }
@@ -781,14 +800,23 @@ void sqlite_store::engine::probe_recovery() {
   if (now < next_probe_) return;
   next_probe_ = now + recovery_probe_period;
   try {
-    db_.exec("BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta VALUES('probe', '1'); COMMIT");
+    // As large as a small batch (64 KiB), so a disk with room for a page but not for a
+    // batch does not count as recovered.
+    db_.exec(
+        "BEGIN IMMEDIATE; INSERT OR REPLACE INTO meta VALUES('probe', zeroblob(65536)); "
+        "DELETE FROM meta WHERE key = 'probe'; COMMIT");
     set_health(true, {});
     spdlog::info("store: writable again");
   } catch (const sqlite_error&) {
-    try {
-      db_.exec("ROLLBACK");
-    } catch (const sqlite_error&) {
-    }
+    rollback();
+  }
+}
+
+void sqlite_store::engine::rollback() {
+  try {
+    db_.exec("ROLLBACK");
+  } catch (const sqlite_error&) {
+    // SQLite may have rolled back already (SQLITE_FULL does).
   }
 }
 

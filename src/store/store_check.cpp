@@ -18,7 +18,10 @@ struct conversation_state {
   std::string a, b;
   std::int64_t first_seq = 0;  // the first kept; 0 while none is seen
   std::int64_t last_seq = 0;
-  std::int64_t last_row = 0;  // the row of last_seq
+  std::int64_t last_row = 0;       // the row of last_seq
+  std::int64_t recorded_last = 0;  // conversations.last_seq: what retention wrote down
+  // The conversation's last seq: its newest message's, or what retention wrote down.
+  std::int64_t last() const { return std::max(last_seq, recorded_last); }
 };
 
 class checker {
@@ -109,12 +112,16 @@ class checker {
   }
 
   void conversations() {
-    statement q(store_.handle(), "SELECT id, a, b FROM conversations ORDER BY id");
+    // Version 1 had no last_seq column.
+    statement q(store_.handle(), report_.schema_version >= 2
+                                     ? "SELECT id, a, b, last_seq FROM conversations ORDER BY id"
+                                     : "SELECT id, a, b, 0 FROM conversations ORDER BY id");
     while (q.step()) {
       std::int64_t id = q.integer(0);
       conversation_state& c = conversations_[id];
       c.a = q.text(1);
       c.b = q.text(2);
+      c.recorded_last = q.integer(3);
       ++report_.conversations;
       for (const std::string* who : {&c.a, &c.b}) {
         if (!protocol::is_valid_client_id(*who)) {
@@ -200,14 +207,12 @@ class checker {
         problem(at + ": read " + std::to_string(read) + " is past delivered " +
                 std::to_string(delivered));
       }
-      // A conversation whose messages retention removed keeps its cursors: its last seq is
-      // no longer in the file to compare with.
-      if (c.first_seq != 0 && delivered > c.last_seq) {
+      if (delivered > c.last()) {
         problem(at + ": delivered " + std::to_string(delivered) +
-                " is past the conversation's last seq " + std::to_string(c.last_seq));
-      } else if (c.first_seq != 0 && read > c.last_seq) {
+                " is past the conversation's last seq " + std::to_string(c.last()));
+      } else if (read > c.last()) {
         problem(at + ": read " + std::to_string(read) + " is past the conversation's last seq " +
-                std::to_string(c.last_seq));
+                std::to_string(c.last()));
       }
       if (delivered < 0 || read < 0) problem(at + ": a negative seq");
     }

@@ -189,7 +189,7 @@ TEST_F(StoreCli, check_reports_a_sound_store_and_exits_0) {
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_TRUE(contains(r.out, "ok: no problem found")) << r.out;
   EXPECT_TRUE(contains(r.out, "store " + fs::absolute(db_path()).string())) << r.out;
-  EXPECT_TRUE(contains(r.out, "schema version 1 (newest known: 1), epoch " + w.epoch)) << r.out;
+  EXPECT_TRUE(contains(r.out, "schema version 2 (newest known: 2), epoch " + w.epoch)) << r.out;
   EXPECT_TRUE(contains(r.out, "3 conversations, 7 messages")) << r.out;
   EXPECT_TRUE(contains(r.out, "1 cursor\n")) << r.out;
   EXPECT_TRUE(contains(r.out, "files: parley.db " + std::to_string(fs::file_size(db_path())) +
@@ -351,7 +351,7 @@ TEST_F(StoreCli, check_refuses_a_schema_this_parley_does_not_know) {
   run_sql(db_path(), "INSERT INTO schema_migrations VALUES(99, 0)");
   auto r = parley_store({"check", "--data-dir", data_dir()});
   EXPECT_EQ(r.status, 1) << r.out << r.err;
-  EXPECT_TRUE(contains(r.out, "schema version 99 is not one this Parley knows (1 to 1)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "schema version 99 is not one this Parley knows (1 to 2)")) << r.out;
 }
 
 TEST_F(StoreCli, check_names_what_sqlites_integrity_check_finds_in_a_damaged_file) {

@@ -143,5 +143,34 @@ TEST_F(StoreRetention, older_messages_leave_history_and_first_seq_moves_on) {
   EXPECT_EQ(integer(next, "seq"), 3);
 }
 
+// A conversation whose every message expired goes on from its last seq after a restart: its
+// recipient's cursor is already past the old seqs, so a new seq 1 would never reach its inbox.
+TEST_F(StoreRetention, a_conversation_emptied_by_retention_keeps_its_seqs_across_a_restart) {
+  PARLEY_SKIP_ON_PEER();
+  {
+    auto a = connect("alice");
+    auto b = connect("bob");
+    send_text(*a, "bob", "old1", "c1", "delivered");
+    read_chat(*b);
+    send_text(*a, "bob", "old2", "c2", "delivered");
+    read_chat(*b);
+    history_reply h;
+    auto deadline = steady::now() + std::chrono::seconds(15);
+    do {
+      run_for(ms{250});
+      h = history(*a, obj({{"with", "bob"}}));
+    } while (!h.frames.empty() && steady::now() < deadline);
+    ASSERT_TRUE(h.frames.empty()) << "messages older than --retention-days still in history";
+  }
+  restart(stop_how::term);
+  auto a = connect("alice");
+  auto next = send_text(*a, "bob", "after the restart", "c3", "stored");
+  EXPECT_EQ(integer(next, "seq"), 3);
+  auto b = open("bob");
+  inbox_push pushed = read_inbox(*b);
+  ASSERT_EQ(pushed.frames.size(), 1u) << to_string(pushed.inbox);
+  EXPECT_EQ(integer(pushed.frames[0].head, "seq"), 3);
+}
+
 }  // namespace
 }  // namespace parley::it
