@@ -803,10 +803,11 @@ void sqlite_store::engine::set_health(bool up, std::string reason) {
 sqlite_store::sqlite_store(const store_config& config, core::router& router) {
   try {
     engine_ = std::make_unique<engine>(config, router);
-  } catch (const sqlite_error& e) {
-    throw std::runtime_error("store " + config.data_dir + "/parley.db: " + e.what());
   } catch (const std::filesystem::filesystem_error& e) {
     throw std::runtime_error("store " + config.data_dir + ": " + e.what());
+  } catch (const std::runtime_error& e) {
+    // sqlite_error, or migrate()'s refusal of a database made by a newer Parley
+    throw std::runtime_error("store " + config.data_dir + "/parley.db: " + e.what());
   }
 }
 

@@ -290,6 +290,32 @@ TEST_F(SqliteStore, TheMigrationsTableRecordsVersionOne) {
             (std::vector<std::int64_t>{1}));
 }
 
+TEST_F(SqliteStore, RefusesADatabaseWithANewerSchema) {
+  open();
+  store.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(99, 1)", nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+  }
+  try {
+    open();
+    FAIL() << "a database of schema version 99 was opened";
+  } catch (const std::runtime_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("schema version 99"), std::string::npos) << what;
+    EXPECT_NE(what.find("newer"), std::string::npos) << what;
+    EXPECT_NE(what.find("parley.db"), std::string::npos) << "the file is not named: " << what;
+  }
+  // Refused, not changed: the version is still there.
+  reader db(db_path());
+  EXPECT_EQ(db.integers("SELECT max(version) FROM schema_migrations"),
+            (std::vector<std::int64_t>{99}));
+}
+
 TEST_F(SqliteStore, AckedStoredThenDelivered) {
   open();
   connection a(hub, "a");
