@@ -103,6 +103,14 @@ void conversation_index::drop_before(std::int64_t rowid) {
   }
 }
 
+std::vector<const conversation*> conversation_index::emptied_by(std::int64_t rowid) const {
+  std::vector<const conversation*> emptied;
+  for (const auto& [key, c] : by_pair_) {
+    if (!c->entries.empty() && c->last_rowid < rowid) emptied.push_back(c.get());
+  }
+  return emptied;
+}
+
 void conversation_index::add_undelivered(std::string_view id, std::int64_t n) {
   if (n == 0) return;
   auto it = undelivered_.find(id);

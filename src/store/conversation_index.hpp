@@ -74,6 +74,8 @@ class conversation_index {
   bool advance_read(conversation& c, std::string_view id, std::int64_t seq);
   // Forgets every message before row `rowid` (retention); their seqs leave history.
   void drop_before(std::int64_t rowid);
+  // The conversations drop_before(rowid) would leave without a kept message.
+  std::vector<const conversation*> emptied_by(std::int64_t rowid) const;
 
   // Messages to `id` from others that no connection of `id` has been handed.
   std::int64_t undelivered(std::string_view id) const;

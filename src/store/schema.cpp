@@ -16,7 +16,8 @@ namespace {
 // Each migration, in order; version N is migrations[N - 1]. Never edit a released one: add.
 // messages has no secondary index: its rows are appended in commit order (the id), and the
 // store finds a conversation's rows through its in-memory index (conversation_index).
-constexpr std::array<std::string_view, 1> migrations = {R"sql(
+constexpr std::array<std::string_view, 2> migrations = {
+    R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE conversations(
   id INTEGER PRIMARY KEY,
@@ -42,6 +43,11 @@ CREATE TABLE cursors(
   delivered INTEGER NOT NULL,
   read INTEGER NOT NULL,
   PRIMARY KEY(conversation, participant)) WITHOUT ROWID;
+)sql",
+    // 2: a conversation's last seq, written by retention when it deletes the conversation's last
+    // kept message; without it a restart finds no message and gives seq 1 again.
+    R"sql(
+ALTER TABLE conversations ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
 )sql"};
 
 std::string random_epoch() {

@@ -715,9 +715,14 @@ protocol::shared_frame sqlite_store::engine::frame_of(std::int64_t rowid) {
 // ---- start, retention, health
 
 void sqlite_store::engine::load() {
-  statement conversations(db_.handle(), "SELECT id, a, b FROM conversations");
-  while (conversations.step())
-    index_.add(conversations.integer(0), conversations.text(1), conversations.text(2));
+  statement conversations(db_.handle(), "SELECT id, a, b, last_seq FROM conversations");
+  while (conversations.step()) {
+    conversation& c =
+        index_.add(conversations.integer(0), conversations.text(1), conversations.text(2));
+    // Set when retention deleted every message of it; its kept messages, if any, follow.
+    c.last_seq = conversations.integer(3);
+    c.first_seq = c.last_seq + 1;
+  }
   std::int64_t now_ms = core::unix_millis();
   auto window_ms = static_cast<std::int64_t>(config_.dedup_seconds * 1000);
   statement messages(db_.handle(),
@@ -768,10 +773,21 @@ void sqlite_store::engine::apply_retention(std::int64_t now_ms) {
   }
   if (cut == 0) return;
   try {
+    db_.exec("BEGIN IMMEDIATE");
+    // A conversation left without a message keeps its last seq in its row: its seqs go on from
+    // there after a restart, which finds no message of it.
+    statement keep(db_.handle(), "UPDATE conversations SET last_seq = ? WHERE id = ?");
+    for (const conversation* c : index_.emptied_by(cut))
+      keep.bind(1, c->last_seq).bind(2, c->db_id).run();
     statement remove(db_.handle(), "DELETE FROM messages WHERE id < ?");
     remove.bind(1, cut).run();
+    db_.exec("COMMIT");
     index_.drop_before(cut);
   } catch (const sqlite_error& e) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (const sqlite_error&) {
+    }
     spdlog::warn("store: retention could not delete old messages: {}", e.what());
   }
 }

@@ -328,6 +328,20 @@ TEST_F(ConversationIndex, DropEverythingThenGoOn) {
   EXPECT_EQ(c.entries.size(), 1u);
 }
 
+TEST_F(ConversationIndex, EmptiedByListsTheConversationsADropEmpties) {
+  conversation& ab = index.add(1, "a", "b");
+  conversation& ac = index.add(2, "a", "c");
+  index.add(3, "a", "d");  // never had a message
+  send(ab, "a");           // row 1
+  send(ac, "a");           // row 2
+  send(ab, "b");           // row 3
+  EXPECT_TRUE(index.emptied_by(1).empty());
+  EXPECT_EQ(index.emptied_by(3), (std::vector<const conversation*>{&ac}));
+  index.drop_before(3);
+  EXPECT_TRUE(index.emptied_by(3).empty());  // ac has nothing left to lose
+  EXPECT_EQ(index.emptied_by(4), (std::vector<const conversation*>{&ab}));
+}
+
 // As the store loads a database whose first rows retention deleted: the first seq appended is
 // where the conversation's kept range starts.
 TEST_F(ConversationIndex, LoadedConversationStartsAtItsFirstKeptSeq) {

@@ -280,14 +280,14 @@ TEST_F(SqliteStore, CreatesTheFileAndAnEpochStableAcrossReopen) {
   EXPECT_NE(second.epoch(), epoch);
 }
 
-TEST_F(SqliteStore, TheMigrationsTableRecordsVersionOne) {
+TEST_F(SqliteStore, TheMigrationsTableRecordsEachVersion) {
   open();
   store.reset();
   reader db(db_path());
   EXPECT_EQ(db.integers("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::int64_t>{1}));
+            (std::vector<std::int64_t>{1, 2}));
   EXPECT_EQ(db.integers("SELECT count(*) FROM schema_migrations WHERE applied_ms > 0"),
-            (std::vector<std::int64_t>{1}));
+            (std::vector<std::int64_t>{2}));
 }
 
 TEST_F(SqliteStore, RefusesADatabaseWithANewerSchema) {
@@ -876,6 +876,61 @@ TEST_F(SqliteStore, Conversations) {
   settle(z);
   EXPECT_EQ(z.take().at(0),
             (test::json_object(R"({"type":"conversations","items":[],"more":false})")));
+}
+
+// Retention drops old messages from history; first_seq moves on, and seqs go on
+// from the last one, also after a restart that found no message left in the
+// conversation.
+TEST_F(SqliteStore, RetentionMovesFirstSeqAndSeqsGoOn) {
+  config.retention_days = 0.05 / 86400;  // 50 ms
+  open();
+  connection a(hub, "a");
+  for (int i = 0; i < 3; ++i)
+    sent(a, "b", "old", std::to_string(i));
+  object last;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    std::this_thread::sleep_for(20ms);
+    last = page(a, "b", {}, {}, 50).second;
+  } while (integer(last, "count") != 0 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(integer(last, "count"), 0);
+  EXPECT_EQ(integer(last, "first_seq"), 4);  // last_seq + 1 when nothing is kept
+
+  reopen();
+  EXPECT_EQ(integer(page(a, "b", {}, {}, 50).second, "first_seq"), 4);
+  EXPECT_EQ(integer(sent(a, "b", "new", "n"), "seq"), 4);
+}
+
+// A database of schema version 1 (before conversations kept their last seq) is migrated in
+// place: its messages stay, and version 2 is recorded.
+TEST_F(SqliteStore, MigratesAVersionOneDatabase) {
+  open();
+  connection a(hub, "a");
+  sent(a, "b", "one", "1");
+  sent(a, "b", "two", "2");
+  std::string epoch(store->epoch());
+  store.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "ALTER TABLE conversations DROP COLUMN last_seq; "
+                           "DELETE FROM schema_migrations WHERE version > 1",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  open();
+  EXPECT_EQ(store->epoch(), epoch);
+  EXPECT_EQ(seqs(page(a, "b", {}, {}, 50).first), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(integer(sent(a, "b", "three", "3"), "seq"), 3);
+  EXPECT_TRUE(flag(sent(a, "b", "one", "1"), "duplicate"));
+  store.reset();
+  reader db(db_path());
+  EXPECT_EQ(db.integers("SELECT version FROM schema_migrations ORDER BY version"),
+            (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(db.integers("SELECT last_seq FROM conversations"), (std::vector<std::int64_t>{0}));
 }
 
 }  // namespace
