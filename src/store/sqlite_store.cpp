@@ -191,6 +191,7 @@ class sqlite_store::engine {
   std::unordered_map<conversation*, std::int64_t> staged_last_seq_;
   std::unordered_map<std::string, std::int64_t> staged_inbox_;  // recipient -> staged messages
   std::vector<cursor_write> cursor_writes_;
+  std::vector<conversation*> inserted_;       // conversations whose row the batch wrote
   std::vector<std::string_view> recipients_;  // write_batch's, kept for their memory
   std::vector<bool> online_;
 
@@ -464,6 +465,7 @@ void sqlite_store::engine::write_batch() {
     if (c.db_id == 0) {
       insert_conversation_.bind(1, std::string_view(c.a)).bind(2, std::string_view(c.b)).run();
       index_.set_db_id(c, db_.last_insert_rowid());
+      inserted_.push_back(&c);
     }
     insert_message_.bind(1, c.db_id)
         .bind(2, m.seq)
@@ -504,9 +506,13 @@ void sqlite_store::engine::finish_batch(bool ok) {
   for (const staged& m : staged_) {
     if (m.message.cid) dedup_.prefetch(m.dedup_key);
   }
+  if (!ok) {
+    for (conversation* c : inserted_)
+      index_.set_db_id(*c, 0);  // its row was rolled back
+  }
+  inserted_.clear();
   for (staged& m : staged_) {
     if (!ok) {
-      if (m.in->last_seq == 0) index_.set_db_id(*m.in, 0);  // its row was rolled back
       if (m.message.cid) dedup_.unstage(m.dedup_key);
       continue;
     }

@@ -933,5 +933,87 @@ TEST_F(SqliteStore, MigratesAVersionOneDatabase) {
   EXPECT_EQ(db.integers("SELECT last_seq FROM conversations"), (std::vector<std::int64_t>{0}));
 }
 
+// Another connection holding the database's write lock: the store's next commit fails
+// (SQLITE_BUSY) until it is released, as it would on a full or read-only disk.
+class write_lock {
+ public:
+  explicit write_lock(const fs::path& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db_);
+  }
+  ~write_lock() { release(); }
+  void release() {
+    if (!db_) return;
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A failed commit: `unavailable`, nothing acked or delivered, the store reported down; the
+// retry with the same cid is stored once, in a new conversation whose row the failed
+// transaction had written and lost.
+TEST_F(SqliteStore, AFailedCommitAcksNothingAndTheRetryIsStoredOnce) {
+  open();
+  connection a(hub, "a");
+  connection b(hub, "b");
+  write_lock lock(db_path());
+  send(a, "b", "hello", "c1");
+  settle(a);
+  std::vector<object> got = a.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(type_of(got[0]), "error");
+  EXPECT_EQ(text(got[0], "code"), "unavailable");
+  EXPECT_EQ(text(got[0], "cid"), "c1");
+  EXPECT_TRUE(b.take().empty());
+  EXPECT_FALSE(store->health().up);
+  EXPECT_FALSE(store->health().reason.empty());
+  EXPECT_GE(store->stats().commit_failures.load(), 1u);
+  EXPECT_EQ(store->stats().committed_messages.load(), 0u);
+
+  lock.release();
+  object ack = sent(a, "b", "hello", "c1");
+  EXPECT_EQ(integer(ack, "seq"), 1);
+  EXPECT_FALSE(ack.contains("duplicate"));
+  EXPECT_EQ(text(ack, "status"), "delivered");
+  EXPECT_EQ(b.take().size(), 1u);
+  EXPECT_TRUE(store->health().up);
+
+  reopen();
+  EXPECT_EQ(seqs(page(a, "b", {}, {}, 50).first), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(integer(sent(a, "b", "next", "c2"), "seq"), 2);
+}
+
+// The same with a conversation whose row exists without any message (a version-1 database
+// where retention had emptied it): the failed commit must not forget that row.
+TEST_F(SqliteStore, AFailedCommitKeepsAConversationRowWithoutMessages) {
+  open();
+  store.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO conversations(a, b) VALUES('a', 'x')", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  open();
+  connection a(hub, "a");
+  {
+    write_lock lock(db_path());
+    send(a, "x", "lost", "c1");
+    settle(a);
+    EXPECT_EQ(text(a.take().at(0), "code"), "unavailable");
+  }
+  object ack = sent(a, "x", "kept", "c1");
+  EXPECT_EQ(text(ack, "type"), "ack") << boost::json::serialize(ack);
+  EXPECT_EQ(integer(ack, "seq"), 1);
+  EXPECT_EQ(integer(sent(a, "x", "more", "c2"), "seq"), 2);
+}
+
 }  // namespace
 }  // namespace parley::store
