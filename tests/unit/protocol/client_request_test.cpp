@@ -727,6 +727,24 @@ TEST_F(StoreRequest, WholeNumbersInAnyNotation) {
   EXPECT_EQ(std::get<conversations_request>(r).limit, 200);
 }
 
+// Boost.JSON 1.81 reads a zero with an exponent past 308 as NaN; the number is 0, and a NaN
+// must never reach a request (nor a conversion to an integer, which is undefined for it).
+TEST_F(StoreRequest, ZeroWithAHugeExponentIsZero) {
+  for (const char* zero : {"0e320", "-0e320", "0.0e400", "0E999"}) {
+    std::string frame = R"({"type":"read","with":"a","seq":)" + std::string(zero) + "}";
+    request r = parser.parse_text(frame);
+    ASSERT_TRUE(std::holds_alternative<read_request>(r)) << describe(r) << " " << frame;
+    EXPECT_EQ(std::get<read_request>(r).seq, 0) << frame;
+
+    frame = R"({"type":"conversations","before_ts":)" + std::string(zero) + "}";
+    r = parser.parse_text(frame);
+    ASSERT_TRUE(std::holds_alternative<conversations_request>(r)) << describe(r) << " " << frame;
+    EXPECT_EQ(std::get<conversations_request>(r).before_ts, 0.0) << frame;
+
+    expect_bad(R"({"type":"history","with":"a","limit":)" + std::string(zero) + R"(,"cid":"c"})");
+  }
+}
+
 // A seq is an integer >= 0 that a JavaScript client holds exactly (at most 2^53 - 1).
 TEST_F(StoreRequest, ReadSeqMustBeAnIntegerOfAtLeastZero) {
   request r = parser.parse_text(R"({"type":"read","with":"a","seq":9007199254740991})");
