@@ -1,9 +1,13 @@
 // libFuzzer target: the chat message codec (request_parser::parse_text) and the binary header
 // parser (parse_binary), on arbitrary frames. One parser serves every input, as one serves
 // every frame of a worker thread, so state left from one parse that leaks into the next shows.
+// Each frame is parsed twice: by a version-1 parser (no store: read, history and conversations
+// are unknown types) and by one with store_requests (protocol-v2), and the two must agree on
+// everything else.
 //
 // Input: [mode byte][frame...]; mode bit 0 picks text or binary.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +16,7 @@
 #include <variant>
 
 #include "fuzz_check.hpp"
+#include "parley/protocol/client_id.hpp"
 #include "parley/protocol/client_request.hpp"
 #include "parley/protocol/utf8_validator.hpp"
 
@@ -33,10 +38,13 @@ std::size_t touch(std::string_view s) {
   return sum;
 }
 
+constexpr std::int64_t max_seq = 9007199254740991;  // 2^53 - 1
+
 struct checker {
   std::string_view frame;
   bool binary;
   std::size_t max_watch_ids;
+  bool store_requests;
 
   void operator()(const request_error& e) const {
     check_cid(e.cid);
@@ -89,18 +97,72 @@ struct checker {
     FUZZ_CHECK(f.payload.size() == frame.size() - 2 - header);
     touch(f.to);
   }
+  // protocol-v2 "Details": `with` a valid client id, seqs integers >= 0, at most one of before
+  // and after, limit 1 to 200.
+  void operator()(const read_request& r) const {
+    FUZZ_CHECK(!binary && store_requests);
+    FUZZ_CHECK(is_valid_client_id(r.with));
+    FUZZ_CHECK(r.seq >= 0 && r.seq <= max_seq);
+    check_cid(r.cid);
+  }
+  void operator()(const history_request& h) const {
+    FUZZ_CHECK(!binary && store_requests);
+    FUZZ_CHECK(is_valid_client_id(h.with));
+    FUZZ_CHECK(!(h.before && h.after));
+    if (h.before) FUZZ_CHECK(*h.before >= 0 && *h.before <= max_seq);
+    if (h.after) FUZZ_CHECK(*h.after >= 0 && *h.after <= max_seq);
+    FUZZ_CHECK(h.limit >= 1 && h.limit <= max_page_items);
+    check_cid(h.cid);
+  }
+  void operator()(const conversations_request& c) const {
+    FUZZ_CHECK(!binary && store_requests);
+    FUZZ_CHECK(c.limit >= 1 && c.limit <= max_page_items);
+    if (c.before_ts) FUZZ_CHECK(!std::isnan(*c.before_ts));
+    check_cid(c.cid);
+  }
 };
+
+bool is_store_request(const request& r) {
+  return std::holds_alternative<read_request>(r) || std::holds_alternative<history_request>(r) ||
+         std::holds_alternative<conversations_request>(r);
+}
+
+bool is_error(const request& r, error_code code) {
+  const auto* e = std::get_if<request_error>(&r);
+  return e && e->code == code;
+}
+
+// The cid a request carries, whatever its kind.
+optional_cid cid_of(const request& r) {
+  return std::visit([](const auto& x) -> optional_cid { return x.cid; }, r);
+}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static request_parser parser(request_limits{8});
+  constexpr std::size_t max_watch_ids = 8;
+  static request_parser v1(request_limits{max_watch_ids});
+  static request_parser v2(request_limits{max_watch_ids, true});
   if (size < 1) return 0;
   bool binary = data[0] & 1;
   std::string frame(reinterpret_cast<const char*>(data) + 1, size - 1);
   // A text frame reaches the parser only as valid UTF-8 (ws_reader checks it first).
   if (!binary && !utf8_validator::is_valid(frame)) return 0;
-  request r = binary ? parser.parse_binary(frame) : parser.parse_text(frame);
-  std::visit(checker{frame, binary, 8}, r);
+  request old = binary ? v1.parse_binary(frame) : v1.parse_text(frame);
+  request now = binary ? v2.parse_binary(frame) : v2.parse_text(frame);
+  std::visit(checker{frame, binary, max_watch_ids, false}, old);
+  std::visit(checker{frame, binary, max_watch_ids, true}, now);
+  FUZZ_CHECK(cid_of(old) == cid_of(now));
+  // Without a store the three types are unknown, as in version 1; the parser with them reads
+  // them (or finds them bad) and agrees with it on every other frame.
+  if (is_error(old, error_code::unknown_type) && !is_error(now, error_code::unknown_type)) {
+    FUZZ_CHECK(is_store_request(now) || is_error(now, error_code::bad_request));
+  } else {
+    FUZZ_CHECK(old.index() == now.index());
+    if (const auto* e = std::get_if<request_error>(&old)) {
+      FUZZ_CHECK(std::get<request_error>(now).code == e->code);
+      FUZZ_CHECK(std::get<request_error>(now).message == e->message);
+    }
+  }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/string_view.hpp>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -224,11 +225,12 @@ class field_collector {
   bool number(double n) {
     value(value_kind::number);
     if (depth_ == 1 && field_ != field_name::none) {
+      // Boost.JSON 1.81 reads a zero with an exponent past 308 (0e320, 0.0e400) as NaN; JSON
+      // has no NaN, and that number is 0.
+      if (std::isnan(n)) n = 0;
       constexpr double max_safe = 9007199254740991.0;  // 2^53 - 1
       fields_[field_].number = n;
-      fields_[field_].integral =
-          n == static_cast<double>(static_cast<std::int64_t>(std::clamp(n, -max_safe, max_safe))) &&
-          n >= -max_safe && n <= max_safe;
+      fields_[field_].integral = n >= -max_safe && n <= max_safe && n == std::trunc(n);
     }
     return true;
   }

@@ -85,14 +85,6 @@ bool conversation_index::advance_read(conversation& c, std::string_view id, std:
   return true;
 }
 
-std::vector<conversation*> conversation_index::holding_before(std::int64_t rowid) const {
-  std::vector<conversation*> holding;
-  for (const auto& [key, c] : by_pair_) {
-    if (!c->entries.empty() && (c->entries.front() >> 1) < rowid) holding.push_back(c.get());
-  }
-  return holding;
-}
-
 void conversation_index::drop_before(std::int64_t rowid) {
   for (auto& [key, c] : by_pair_) {
     std::size_t dropped = 0;
@@ -109,6 +101,14 @@ void conversation_index::drop_before(std::int64_t rowid) {
     c->entries.erase(c->entries.begin(), c->entries.begin() + static_cast<long>(dropped));
     c->first_seq += static_cast<std::int64_t>(dropped);
   }
+}
+
+std::vector<const conversation*> conversation_index::emptied_by(std::int64_t rowid) const {
+  std::vector<const conversation*> emptied;
+  for (const auto& [key, c] : by_pair_) {
+    if (!c->entries.empty() && c->last_rowid < rowid) emptied.push_back(c.get());
+  }
+  return emptied;
 }
 
 void conversation_index::add_undelivered(std::string_view id, std::int64_t n) {

@@ -72,10 +72,10 @@ class conversation_index {
   bool advance_delivered(conversation& c, std::string_view id, std::int64_t seq);
   // Moves `id`'s read cursor (and its delivered one, since what is read was delivered).
   bool advance_read(conversation& c, std::string_view id, std::int64_t seq);
-  // The conversations that hold messages before row `rowid`: what drop_before(rowid) changes.
-  std::vector<conversation*> holding_before(std::int64_t rowid) const;
   // Forgets every message before row `rowid` (retention); their seqs leave history.
   void drop_before(std::int64_t rowid);
+  // The conversations drop_before(rowid) would leave without a kept message.
+  std::vector<const conversation*> emptied_by(std::int64_t rowid) const;
 
   // Messages to `id` from others that no connection of `id` has been handed.
   std::int64_t undelivered(std::string_view id) const;

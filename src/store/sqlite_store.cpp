@@ -195,6 +195,7 @@ class sqlite_store::engine {
   std::unordered_map<conversation*, std::int64_t> staged_last_seq_;
   std::unordered_map<std::string, std::int64_t> staged_inbox_;  // recipient -> staged messages
   std::vector<cursor_write> cursor_writes_;
+  std::vector<conversation*> inserted_;       // conversations whose row the batch wrote
   std::vector<std::string_view> recipients_;  // write_batch's, kept for their memory
   std::vector<bool> online_;
 
@@ -472,6 +473,7 @@ void sqlite_store::engine::write_batch() {
     if (c.db_id == 0) {
       insert_conversation_.bind(1, std::string_view(c.a)).bind(2, std::string_view(c.b)).run();
       index_.set_db_id(c, db_.last_insert_rowid());
+      inserted_.push_back(&c);
     }
     insert_message_.bind(1, c.db_id)
         .bind(2, m.seq)
@@ -512,9 +514,13 @@ void sqlite_store::engine::finish_batch(bool ok) {
   for (const staged& m : staged_) {
     if (m.message.cid) dedup_.prefetch(m.dedup_key);
   }
+  if (!ok) {
+    for (conversation* c : inserted_)
+      index_.set_db_id(*c, 0);  // its row was rolled back
+  }
+  inserted_.clear();
   for (staged& m : staged_) {
     if (!ok) {
-      if (m.in->last_seq == 0) index_.set_db_id(*m.in, 0);  // its row was rolled back
       if (m.message.cid) dedup_.unstage(m.dedup_key);
       continue;
     }
@@ -727,7 +733,9 @@ void sqlite_store::engine::load() {
   while (conversations.step()) {
     conversation& c =
         index_.add(conversations.integer(0), conversations.text(1), conversations.text(2));
-    c.last_seq = conversations.integer(3);  // its messages' seqs, read next, go past it
+    // Set when retention deleted every message of it; its kept messages, if any, follow.
+    c.last_seq = conversations.integer(3);
+    c.first_seq = c.last_seq + 1;
   }
   std::int64_t now_ms = core::unix_millis();
   auto window_ms = static_cast<std::int64_t>(config_.dedup_seconds * 1000);
@@ -778,13 +786,13 @@ void sqlite_store::engine::apply_retention(std::int64_t now_ms) {
     time_marks_.clear();
   }
   if (cut == 0) return;
-  // The conversations' last seqs are written down first: one whose every message expires must
-  // go on from its last seq after a restart, not from 1.
   try {
     db_.exec("BEGIN IMMEDIATE");
-    statement record(db_.handle(), "UPDATE conversations SET last_seq = ? WHERE id = ?");
-    for (const conversation* c : index_.holding_before(cut))
-      record.bind(1, c->last_seq).bind(2, c->db_id).run();
+    // A conversation left without a message keeps its last seq in its row: its seqs go on from
+    // there after a restart, which finds no message of it.
+    statement keep(db_.handle(), "UPDATE conversations SET last_seq = ? WHERE id = ?");
+    for (const conversation* c : index_.emptied_by(cut))
+      keep.bind(1, c->last_seq).bind(2, c->db_id).run();
     statement remove(db_.handle(), "DELETE FROM messages WHERE id < ?");
     remove.bind(1, cut).run();
     db_.exec("COMMIT");
@@ -831,10 +839,11 @@ void sqlite_store::engine::set_health(bool up, std::string reason) {
 sqlite_store::sqlite_store(const store_config& config, core::router& router) {
   try {
     engine_ = std::make_unique<engine>(config, router);
-  } catch (const sqlite_error& e) {
-    throw std::runtime_error("store " + config.data_dir + "/parley.db: " + e.what());
   } catch (const std::filesystem::filesystem_error& e) {
     throw std::runtime_error("store " + config.data_dir + ": " + e.what());
+  } catch (const std::runtime_error& e) {
+    // sqlite_error, or migrate()'s refusal of a database made by a newer Parley
+    throw std::runtime_error("store " + config.data_dir + "/parley.db: " + e.what());
   }
 }
 

@@ -656,6 +656,278 @@ TEST_F(ClientRequest, TrailingWhitespaceIsFineAnythingElseIsNot) {
   }
 }
 
+// --- protocol-v2: read, history, conversations (store_requests) ------------------------------
+
+class StoreRequest : public testing::Test {
+ protected:
+  request_parser parser{request_limits{.store_requests = true}};
+
+  // The frame is bad_request, with its cid echoed.
+  void expect_bad(const std::string& frame) {
+    EXPECT_TRUE(is_error(parser.parse_text(frame), error_code::bad_request, "c")) << frame;
+  }
+};
+
+// Without a store they are unknown types, exactly as in version 1.
+TEST_F(ClientRequest, StoreRequestsAreUnknownTypesWithoutAStore) {
+  EXPECT_FALSE(request_limits{}.store_requests);
+  for (const char* frame :
+       {R"({"type":"read","with":"1001","seq":40,"cid":"c"})",
+        R"({"type":"history","with":"1001","before":58,"limit":50,"cid":"c"})",
+        R"({"type":"conversations","limit":50,"cid":"c"})", R"({"type":"read","seq":-1,"cid":"c"})",
+        R"({"type":"history","limit":0,"cid":"c"})"}) {
+    request r = parser.parse_text(frame);
+    EXPECT_TRUE(is_error(r, error_code::unknown_type, "c")) << frame;
+    EXPECT_EQ(message_of(r), "unknown type") << frame;
+  }
+}
+
+// With them, version 1's requests read the same.
+TEST_F(StoreRequest, VersionOneRequestsAreUnchanged) {
+  request r = parser.parse_text(R"({"type":"msg","to":"6001","text":"hi","cid":"c1"})");
+  ASSERT_TRUE(std::holds_alternative<msg_request>(r)) << describe(r);
+  EXPECT_TRUE(std::holds_alternative<who_request>(parser.parse_text(R"({"type":"who"})")));
+  EXPECT_TRUE(
+      is_error(parser.parse_text(R"({"type":"dance","cid":"c"})"), error_code::unknown_type, "c"));
+  EXPECT_TRUE(is_error(parser.parse_text(R"({"type":"READ","with":"a","seq":1,"cid":"c"})"),
+                       error_code::unknown_type, "c"));
+}
+
+TEST_F(StoreRequest, ReadFromTheProtocol) {
+  request r = parser.parse_text(R"({"type":"read","with":"1001","seq":40})");
+  const auto* read = std::get_if<read_request>(&r);
+  ASSERT_NE(read, nullptr) << describe(r);
+  EXPECT_EQ(read->with, "1001");
+  EXPECT_EQ(read->seq, 40);
+  EXPECT_EQ(read->cid, std::nullopt);
+
+  r = parser.parse_text(R"({"cid":"r1","seq":0,"with":"a.b-C_9","type":"read"})");
+  read = std::get_if<read_request>(&r);
+  ASSERT_NE(read, nullptr) << describe(r);
+  EXPECT_EQ(read->with, "a.b-C_9");
+  EXPECT_EQ(read->seq, 0);  // allowed: it changes nothing
+  EXPECT_EQ(read->cid, "r1");
+}
+
+// A whole number written with a fraction or an exponent is that integer.
+TEST_F(StoreRequest, WholeNumbersInAnyNotation) {
+  for (const char* seq : {"5", "5.0", "5e0", "0.5e1", "50e-1"}) {
+    std::string frame = R"({"type":"read","with":"a","seq":)" + std::string(seq) + "}";
+    request r = parser.parse_text(frame);
+    ASSERT_TRUE(std::holds_alternative<read_request>(r)) << describe(r) << " " << frame;
+    EXPECT_EQ(std::get<read_request>(r).seq, 5) << frame;
+  }
+  request r = parser.parse_text(R"({"type":"history","with":"a","limit":5.0,"after":7.0})");
+  const auto* h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->limit, 5);
+  EXPECT_EQ(h->after, 7);
+  r = parser.parse_text(R"({"type":"conversations","limit":2e2})");
+  ASSERT_TRUE(std::holds_alternative<conversations_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<conversations_request>(r).limit, 200);
+}
+
+// Boost.JSON 1.81 reads a zero with an exponent past 308 as NaN; the number is 0, and a NaN
+// must never reach a request (nor a conversion to an integer, which is undefined for it).
+TEST_F(StoreRequest, ZeroWithAHugeExponentIsZero) {
+  for (const char* zero : {"0e320", "-0e320", "0.0e400", "0E999"}) {
+    std::string frame = R"({"type":"read","with":"a","seq":)" + std::string(zero) + "}";
+    request r = parser.parse_text(frame);
+    ASSERT_TRUE(std::holds_alternative<read_request>(r)) << describe(r) << " " << frame;
+    EXPECT_EQ(std::get<read_request>(r).seq, 0) << frame;
+
+    frame = R"({"type":"conversations","before_ts":)" + std::string(zero) + "}";
+    r = parser.parse_text(frame);
+    ASSERT_TRUE(std::holds_alternative<conversations_request>(r)) << describe(r) << " " << frame;
+    EXPECT_EQ(std::get<conversations_request>(r).before_ts, 0.0) << frame;
+
+    expect_bad(R"({"type":"history","with":"a","limit":)" + std::string(zero) + R"(,"cid":"c"})");
+  }
+}
+
+// A seq is an integer >= 0 that a JavaScript client holds exactly (at most 2^53 - 1).
+TEST_F(StoreRequest, ReadSeqMustBeAnIntegerOfAtLeastZero) {
+  request r = parser.parse_text(R"({"type":"read","with":"a","seq":9007199254740991})");
+  ASSERT_TRUE(std::holds_alternative<read_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<read_request>(r).seq, 9007199254740991);
+  for (const char* seq : {"-1", "-0.5", "1.5", "0.1", "1e300", "-1e300", "9007199254740992",
+                          "18446744073709551616", R"("40")", "true", "null", "[1]", "{}"}) {
+    expect_bad(R"({"type":"read","with":"a","seq":)" + std::string(seq) + R"(,"cid":"c"})");
+  }
+  expect_bad(R"({"type":"read","with":"a","cid":"c"})");  // seq is required
+}
+
+TEST_F(StoreRequest, WithMustBeAValidClientId) {
+  for (std::string with :
+       {std::string(R"("no/such id")"), std::string(R"("")"), std::string(R"("a b")"),
+        std::string(R"("caf\u00e9")"), R"(")" + std::string(65, 'w') + R"(")", std::string("1001"),
+        std::string("null"), std::string(R"(["a"])")}) {
+    expect_bad(R"({"type":"read","with":)" + with + R"(,"seq":1,"cid":"c"})");
+    expect_bad(R"({"type":"history","with":)" + with + R"(,"cid":"c"})");
+  }
+  expect_bad(R"({"type":"read","seq":1,"cid":"c"})");
+  expect_bad(R"({"type":"history","cid":"c"})");
+  std::string longest(64, 'w');
+  request r = parser.parse_text(R"({"type":"history","with":")" + longest + R"("})");
+  ASSERT_TRUE(std::holds_alternative<history_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<history_request>(r).with, longest);
+}
+
+TEST_F(StoreRequest, HistoryFromTheProtocol) {
+  request r =
+      parser.parse_text(R"({"type":"history","with":"1001","before":58,"limit":50,"cid":"h1"})");
+  const auto* h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->with, "1001");
+  EXPECT_EQ(h->before, 58);
+  EXPECT_EQ(h->after, std::nullopt);
+  EXPECT_EQ(h->limit, 50);
+  EXPECT_EQ(h->cid, "h1");
+
+  r = parser.parse_text(R"({"type":"history","with":"1001","after":41,"limit":200})");
+  h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->before, std::nullopt);
+  EXPECT_EQ(h->after, 41);
+  EXPECT_EQ(h->limit, 200);
+  EXPECT_EQ(h->cid, std::nullopt);
+
+  // Neither: the newest, 50 of them.
+  r = parser.parse_text(R"({"type":"history","with":"1001"})");
+  h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->before, std::nullopt);
+  EXPECT_EQ(h->after, std::nullopt);
+  EXPECT_EQ(h->limit, default_page_items);
+  EXPECT_EQ(default_page_items, 50);
+
+  // after 0 reads from the first message; before 0 is a valid (empty) page.
+  r = parser.parse_text(R"({"type":"history","with":"1001","after":0,"limit":1})");
+  h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->after, 0);
+  EXPECT_EQ(h->limit, 1);
+  r = parser.parse_text(R"({"type":"history","with":"1001","before":0})");
+  ASSERT_TRUE(std::holds_alternative<history_request>(r)) << describe(r);
+  EXPECT_EQ(std::get<history_request>(r).before, 0);
+}
+
+// Null is absent (protocol.md): a null before beside an after is not "both", a null limit is
+// the default.
+TEST_F(StoreRequest, NullIsAbsent) {
+  request r = parser.parse_text(
+      R"({"type":"history","with":"a","before":null,"after":3,"limit":null,"cid":null})");
+  const auto* h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->before, std::nullopt);
+  EXPECT_EQ(h->after, 3);
+  EXPECT_EQ(h->limit, 50);
+  EXPECT_EQ(h->cid, std::nullopt);
+
+  r = parser.parse_text(R"({"type":"conversations","limit":null,"before_ts":null})");
+  const auto* c = std::get_if<conversations_request>(&r);
+  ASSERT_NE(c, nullptr) << describe(r);
+  EXPECT_EQ(c->limit, 50);
+  EXPECT_EQ(c->before_ts, std::nullopt);
+
+  expect_bad(R"({"type":"read","with":"a","seq":null,"cid":"c"})");  // required
+  expect_bad(R"({"type":"history","with":null,"cid":"c"})");
+}
+
+TEST_F(StoreRequest, HistoryBadRequests) {
+  for (const char* fields : {
+           R"("before":9,"after":2)",  // both
+           R"("before":0,"after":0)",
+           R"("limit":0)",
+           R"("limit":201)",
+           R"("limit":-1)",
+           R"("limit":1.5)",
+           R"("limit":1e300)",
+           R"("limit":"50")",
+           R"("limit":true)",
+           R"("before":-1)",
+           R"("after":-1)",
+           R"("before":1.5)",
+           R"("after":1e300)",
+           R"("before":"58")",
+           R"("after":[41])",
+           R"("after":9007199254740992)",
+       }) {
+    expect_bad(R"({"type":"history","with":"1001",)" + std::string(fields) + R"(,"cid":"c"})");
+  }
+  request r = parser.parse_text(R"({"type":"history","with":"1001","limit":1})");
+  ASSERT_TRUE(std::holds_alternative<history_request>(r)) << describe(r);
+  EXPECT_EQ(max_page_items, 200);
+}
+
+TEST_F(StoreRequest, ConversationsFromTheProtocol) {
+  request r = parser.parse_text(
+      R"({"type":"conversations","limit":50,"before_ts":1767225600000.5,"cid":"k1"})");
+  const auto* c = std::get_if<conversations_request>(&r);
+  ASSERT_NE(c, nullptr) << describe(r);
+  EXPECT_EQ(c->limit, 50);
+  EXPECT_EQ(c->before_ts, 1767225600000.5);
+  EXPECT_EQ(c->cid, "k1");
+
+  r = parser.parse_text(R"({"type":"conversations"})");
+  c = std::get_if<conversations_request>(&r);
+  ASSERT_NE(c, nullptr) << describe(r);
+  EXPECT_EQ(c->limit, 50);
+  EXPECT_EQ(c->before_ts, std::nullopt);
+  EXPECT_EQ(c->cid, std::nullopt);
+
+  // before_ts is any number: an integer, a fraction, a big one.
+  for (const char* ts : {"0", "1767225600000", "-5", "1.5", "1e300"}) {
+    std::string frame = R"({"type":"conversations","limit":1,"before_ts":)" + std::string(ts) + "}";
+    r = parser.parse_text(frame);
+    ASSERT_TRUE(std::holds_alternative<conversations_request>(r)) << describe(r) << " " << frame;
+    EXPECT_EQ(std::get<conversations_request>(r).before_ts, std::stod(ts)) << frame;
+  }
+}
+
+TEST_F(StoreRequest, ConversationsBadRequests) {
+  for (const char* fields : {R"("limit":0)", R"("limit":201)", R"("limit":2.5)", R"("limit":"5")",
+                             R"("before_ts":"1767225600000")", R"("before_ts":true)",
+                             R"("before_ts":[1])", R"("before_ts":{})"}) {
+    expect_bad(R"({"type":"conversations",)" + std::string(fields) + R"(,"cid":"c"})");
+  }
+}
+
+// The last of duplicate keys counts, for the v2 fields too.
+TEST_F(StoreRequest, DuplicateKeysTheLastOneCounts) {
+  request r = parser.parse_text(
+      R"({"type":"history","with":"x/y","with":"a","limit":0,"limit":7,"before":1,"before":null,)"
+      R"("after":2})");
+  const auto* h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->with, "a");
+  EXPECT_EQ(h->limit, 7);
+  EXPECT_EQ(h->before, std::nullopt);
+  EXPECT_EQ(h->after, 2);
+  expect_bad(R"({"type":"read","with":"a","seq":1,"seq":-1,"cid":"c"})");
+}
+
+TEST_F(StoreRequest, ErrorMessages) {
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"read","with":"a"})")),
+            "read needs \"with\", a client id, and \"seq\", an integer >= 0");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"history","with":"a","limit":0})")),
+            "history needs \"with\", a client id, at most one of \"before\" and \"after\" "
+            "(integers >= 0) and \"limit\" 1 to 200");
+  EXPECT_EQ(message_of(parser.parse_text(R"({"type":"conversations","limit":0})")),
+            "conversations takes \"limit\" 1 to 200 and a number \"before_ts\"");
+}
+
+// A request's views point into the parser: they outlive the frame.
+TEST_F(StoreRequest, ViewsDoNotPointIntoTheFrame) {
+  std::string frame = R"({"type":"history","with":"1001","cid":"h"})";
+  request r = parser.parse_text(frame);
+  std::fill(frame.begin(), frame.end(), 'X');
+  const auto* h = std::get_if<history_request>(&r);
+  ASSERT_NE(h, nullptr) << describe(r);
+  EXPECT_EQ(h->with, "1001");
+  EXPECT_EQ(h->cid, "h");
+}
+
 // --- the parser reuses its memory ------------------------------------------------------------
 
 TEST_F(ClientRequest, ParserIsReusableAcrossFramesOfAnySize) {

@@ -5,6 +5,8 @@
 
 #include <array>
 #include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -143,13 +145,42 @@ inline std::string client_frame(std::uint8_t first_byte, std::string_view payloa
   return out;
 }
 
-// A sink that keeps every frame delivered to it. Thread-safe, as the hub may call it from any
-// thread.
+// A sink that keeps every frame delivered to it. Thread-safe, as the hub and the store may call
+// it from any thread; a test waits for frames or store answers with a bounded wait.
 class recording_sink : public core::sink {
  public:
   void deliver(protocol::shared_frame frame) override {
+    {
+      std::lock_guard lock(mutex_);
+      frames_.push_back(std::move(frame));
+    }
+    changed_.notify_all();
+  }
+  // Counts the store's answers (one per request, message_store's contract).
+  void store_done(protocol::shared_frame last) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (last) frames_.push_back(std::move(last));
+      ++answers_;
+    }
+    changed_.notify_all();
+  }
+  std::size_t answers() const {
     std::lock_guard lock(mutex_);
-    frames_.push_back(std::move(frame));
+    return answers_;
+  }
+  // Waits until the store has answered `n` requests in all; false when `limit` passed first.
+  bool wait_for_answers(std::size_t n,
+                        std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, limit, [&] { return answers_ >= n; });
+  }
+  // Waits until `n` frames are held (frames taken or cleared no longer count); false when
+  // `limit` passed first.
+  bool wait_for_frames(std::size_t n,
+                       std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, limit, [&] { return frames_.size() >= n; });
   }
   std::vector<protocol::shared_frame> frames() const {
     std::lock_guard lock(mutex_);
@@ -158,6 +189,13 @@ class recording_sink : public core::sink {
   std::size_t count() const {
     std::lock_guard lock(mutex_);
     return frames_.size();
+  }
+  // The frames received so far, and forgets them.
+  std::vector<protocol::shared_frame> take_frames() {
+    std::vector<protocol::shared_frame> taken;
+    std::lock_guard lock(mutex_);
+    taken.swap(frames_);
+    return taken;
   }
   // The JSON objects of the text frames received so far, and forgets them.
   std::vector<boost::json::object> take_json() {
@@ -178,7 +216,9 @@ class recording_sink : public core::sink {
 
  private:
   mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
   std::vector<protocol::shared_frame> frames_;
+  std::size_t answers_ = 0;
 };
 
 // A JSON object from its text, for comparing a frame with an expected object.
