@@ -222,20 +222,16 @@ void ws_session::on_close(std::uint16_t code, std::string_view reason) {
 
 void ws_session::enqueue(protocol::shared_frame frame) {
   if (closing_ || finished_) return;
-  outbox_bytes_ += frame->size();
-  outbox_.push_back(std::move(frame));
+  auto verdict = outbox_.push(std::move(frame), worker_.config());
   worker_.stats().messages_out.add();
-  worker_.stats().outbox_peak_bytes.raise_to(outbox_bytes_);
-  const server_config& config = worker_.config();
-  if (outbox_bytes_ > config.effective_max_outbox_bytes()) {
+  worker_.stats().outbox_peak_bytes.raise_to(outbox_.bytes());
+  if (verdict == outbox::verdict::over_hard) {
     spdlog::warn("slow reader id={} peer={}: {} unsent bytes over the limit", chat_.id(), peer_,
-                 outbox_bytes_);
-    drop_unsent();
+                 outbox_.bytes());
+    outbox_.drop_unsent();
     return close(close_code::too_slow, "too slow");
   }
-  if (outbox_bytes_ > config.outbox_soft_bytes && over_soft_since_ == never) {
-    over_soft_since_ = clock::now();
-  }
+  if (verdict == outbox::verdict::soft_crossed) outbox_.over_soft_from(clock::now());
   schedule_flush();
 }
 
@@ -245,55 +241,25 @@ void ws_session::schedule_flush() {
   worker_.flush_soon(shared_from_this());
 }
 
-// Drops every queued frame not yet begun, so that a close frame goes out next.
-void ws_session::drop_unsent() {
-  std::size_t keep = outbox_head_ + (head_written_ > 0 ? 1 : 0);
-  for (std::size_t i = keep; i < outbox_.size(); ++i)
-    outbox_bytes_ -= outbox_[i]->size();
-  outbox_.resize(keep);
-}
-
 void ws_session::flush() {
   flush_pending_ = false;
   if (finished_ || waiting_writable_) return;
-  while (!outbox_empty() || transport_.output_pending()) {
+  while (!outbox_.empty() || transport_.output_pending()) {
     gathered_buffers buffers;
-    for (std::size_t i = outbox_head_; i < outbox_.size() && buffers.size() < buffers.capacity();
-         ++i) {
-      std::string_view bytes = outbox_[i]->bytes();
-      if (i == outbox_head_) bytes.remove_prefix(head_written_);
-      buffers.emplace_back(bytes.data(), bytes.size());
-    }
+    outbox_.gather(buffers);
     boost::system::error_code ec;
     std::size_t n = transport_.write_some(buffers, ec);
     if (ec == asio::error::would_block) return wait_writable();
     if (ec) return finish(1006, ec.message());
     worker_.stats().bytes_out.add(n);
-    outbox_written(n);
+    outbox_.written(n);
   }
   outbox_.clear();
-  if (outbox_.capacity() > 256) outbox_.shrink_to_fit();
-  outbox_head_ = head_written_ = 0;
-  over_soft_since_ = never;
   if (!closing_) return;
   transport_.shutdown_send();
   // The handshake is complete once the peer closed too. Over TLS the peer still answers our
   // close_notify: its end arrives as EOF (or the close deadline passes), so it gets no reset.
   if (peer_closed_ && !transport_.secure()) return finish(close_code_, "closed by the client");
-}
-
-void ws_session::outbox_written(std::size_t bytes) {
-  outbox_bytes_ -= bytes;
-  while (bytes > 0) {
-    std::size_t rest = outbox_[outbox_head_]->size() - head_written_;
-    if (bytes < rest) {
-      head_written_ += bytes;
-      return;
-    }
-    bytes -= rest;
-    outbox_[outbox_head_++].reset();
-    head_written_ = 0;
-  }
 }
 
 // The poller reports the room (EPOLLOUT) to on_ready.
@@ -308,9 +274,7 @@ void ws_session::close(close_code code, std::string_view reason) {
   closing_ = true;
   close_code_ = static_cast<std::uint16_t>(code);
   chat_.close();  // partners learn now, not when the handshake ends
-  auto frame = protocol::make_close_frame(code, reason);
-  outbox_bytes_ += frame->size();
-  outbox_.push_back(std::move(frame));
+  outbox_.push_final(protocol::make_close_frame(code, reason));
   close_deadline_ = clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
   schedule_flush();
 }
@@ -330,23 +294,17 @@ void ws_session::tick(clock::time_point now) {
   if (token_expires_at_ != no_expiry && core::unix_millis() / 1000 > token_expires_at_) {
     return close(close_code::token_expired, "token expired");
   }
-  check_outbox_limits(now);
-  if (!closing_) check_liveness(now);
+  if (!check_outbox_limits(now)) check_liveness(now);
 }
 
-void ws_session::check_outbox_limits(clock::time_point now) {
+bool ws_session::check_outbox_limits(clock::time_point now) {
+  if (outbox_.check(now, worker_.config()) != outbox::verdict::soft_too_long) return false;
   const server_config& config = worker_.config();
-  if (outbox_bytes_ <= config.outbox_soft_bytes) {
-    over_soft_since_ = never;
-    return;
-  }
-  if (over_soft_since_ == never) over_soft_since_ = now;
-  if (now - over_soft_since_ > seconds_setting(config.outbox_soft_seconds)) {
-    spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
-                 config.outbox_soft_bytes, config.outbox_soft_seconds);
-    drop_unsent();
-    close(close_code::too_slow, "too slow");
-  }
+  spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
+               config.outbox_soft_bytes, config.outbox_soft_seconds);
+  outbox_.drop_unsent();
+  close(close_code::too_slow, "too slow");
+  return true;
 }
 
 void ws_session::check_liveness(clock::time_point now) {
@@ -356,7 +314,7 @@ void ws_session::check_liveness(clock::time_point now) {
   if (unanswered_since_ != never &&
       now - unanswered_since_ >= seconds_setting(config.ping_timeout_seconds)) {
     // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
-    drop_unsent();
+    outbox_.drop_unsent();
     close(close_code::ping_timeout, "ping timeout");
     flush();
     return finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
@@ -393,7 +351,6 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   address_slot_ = {};  // with the socket, not when the last handler lets go of the session
   worker_.remove(*this);
   outbox_.clear();
-  outbox_bytes_ = 0;
   partial_ = std::string();
   count_close(code);
   spdlog::info("disconnect id={} peer={} code={} ({})", chat_.id(), peer_, code, why);

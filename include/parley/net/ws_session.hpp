@@ -1,5 +1,4 @@
 #pragma once
-#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -10,6 +9,7 @@
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/sink.hpp"
 #include "parley/net/ip_limits.hpp"
+#include "parley/net/outbox.hpp"
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/protocol/ws_reader.hpp"
@@ -92,11 +92,9 @@ class ws_session final : public core::sink,
   void on_message(Handle handle);
   void enqueue(protocol::shared_frame frame);
   void schedule_flush();
-  void drop_unsent();
   void wait_writable();
-  bool outbox_empty() const { return outbox_head_ == outbox_.size(); }
-  void outbox_written(std::size_t bytes);
-  void check_outbox_limits(clock::time_point now);
+  // Over the soft outbox limit for too long: closes with 4008 (true) or does nothing.
+  bool check_outbox_limits(clock::time_point now);
   void check_liveness(clock::time_point now);
   // The peer's close frame came while the store still owes answers to earlier frames: the
   // close is answered once they are out (protocol.md: replies before the close frame), or at
@@ -118,15 +116,11 @@ class ws_session final : public core::sink,
 
   // An idle connection is the common one: its fields are kept small (RSS per connection is
   // one of the server's figures), so "not set" is a sentinel rather than an optional, and the
-  // first frames queued fit in the session itself.
+  // first frames queued fit in the session itself (see outbox).
   static constexpr clock::time_point never = clock::time_point::max();
   static constexpr std::int64_t no_expiry = INT64_MAX;
 
-  boost::container::small_vector<protocol::shared_frame, 2> outbox_;
-  std::size_t outbox_head_ = 0;                // first frame not fully written
-  std::size_t head_written_ = 0;               // bytes of that frame already written
-  std::size_t outbox_bytes_ = 0;               // unsent bytes in all
-  clock::time_point over_soft_since_ = never;  // over the soft outbox limit since
+  outbox outbox_;
 
   clock::time_point last_heard_;
   clock::time_point last_ping_;
