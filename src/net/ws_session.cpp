@@ -33,7 +33,7 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       chat_(owner.hub(), owner.store(), std::move(id), *this, owner.parser(), owner.config().chat,
             owner.stats()),
       partial_(std::move(received)),
-      token_expires_at_(token_expires_at.value_or(no_expiry)) {}
+      liveness_(token_expires_at) {}
 
 ws_session::~ws_session() = default;
 
@@ -42,7 +42,7 @@ void ws_session::start() {
   transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   self_ = shared_from_this();
   worker_.add(*this);
-  last_heard_ = last_ping_ = clock::now();
+  liveness_.start(clock::now());
   worker_.stats().connections_opened.add();
   spdlog::info("connect id={} peer={}", chat_.id(), peer_);
   chat_.open(weak_from_this());
@@ -156,7 +156,7 @@ ws_session::read_outcome ws_session::read_some() {
 
 // `bytes` arrived: the clocks are read once for every message in them.
 void ws_session::heard(std::size_t bytes) {
-  last_heard_ = clock::time_point(std::chrono::nanoseconds(worker_.stamp_read().steady_ns));
+  liveness_.heard(clock::time_point(std::chrono::nanoseconds(worker_.stamp_read().steady_ns)));
   worker_.stats().bytes_in.add(bytes);
 }
 
@@ -205,7 +205,7 @@ void ws_session::on_ping(std::string_view payload) {
   enqueue(protocol::make_frame_copy(protocol::opcode::pong, payload));
 }
 
-void ws_session::on_pong() {}  // last_heard_ is set for every read
+void ws_session::on_pong() {}  // liveness hears every read
 
 void ws_session::on_close(std::uint16_t code, std::string_view reason) {
   peer_closed_ = true;
@@ -291,10 +291,15 @@ void ws_session::tick(clock::time_point now) {
     if (now >= close_deadline_) finish(close_code_, "close handshake timed out");
     return;
   }
-  if (token_expires_at_ != no_expiry && core::unix_millis() / 1000 > token_expires_at_) {
+  // The token is checked before the outbox, the pings after it. When the outbox closes the
+  // connection, a ping answered here goes unsent: a closing connection is checked no more.
+  auto alive = liveness_.check(now, worker_.config(), [] { return core::unix_millis() / 1000; });
+  if (alive == liveness::verdict::token_expired) {
     return close(close_code::token_expired, "token expired");
   }
-  if (!check_outbox_limits(now)) check_liveness(now);
+  if (check_outbox_limits(now)) return;
+  if (alive == liveness::verdict::ping) return enqueue(worker_.ping_frame());
+  if (alive == liveness::verdict::ping_timeout) ping_timed_out();
 }
 
 bool ws_session::check_outbox_limits(clock::time_point now) {
@@ -307,23 +312,12 @@ bool ws_session::check_outbox_limits(clock::time_point now) {
   return true;
 }
 
-void ws_session::check_liveness(clock::time_point now) {
-  const server_config& config = worker_.config();
-  if (config.ping_interval_seconds <= 0) return;
-  if (unanswered_since_ != never && last_heard_ >= unanswered_since_) unanswered_since_ = never;
-  if (unanswered_since_ != never &&
-      now - unanswered_since_ >= seconds_setting(config.ping_timeout_seconds)) {
-    // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
-    outbox_.drop_unsent();
-    close(close_code::ping_timeout, "ping timeout");
-    flush();
-    return finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
-  }
-  if (now - last_ping_ >= seconds_setting(config.ping_interval_seconds)) {
-    last_ping_ = now;
-    if (unanswered_since_ == never) unanswered_since_ = now;
-    enqueue(worker_.ping_frame());
-  }
+// The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
+void ws_session::ping_timed_out() {
+  outbox_.drop_unsent();
+  close(close_code::ping_timeout, "ping timeout");
+  flush();
+  finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
 }
 
 void ws_session::count_close(std::uint16_t code) {

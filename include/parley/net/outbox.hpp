@@ -10,8 +10,8 @@
 
 namespace parley::net {
 
-// One connection's frames waiting for the socket, and its limits (protocol.md, "Slow
-// readers"): over the hard limit (server_config::effective_max_outbox_bytes) the connection
+// One connection's frames waiting for the socket, and its limits (protocol.md, "Limits", slow
+// readers): over the hard limit (server_config::effective_max_outbox_bytes) the connection
 // is closed at once; over the soft limit (outbox_soft_bytes) for longer than
 // outbox_soft_seconds, too. The outbox only answers which limit is passed, as a value: the
 // session logs, drops and closes.

@@ -1,6 +1,5 @@
 #pragma once
 #include <chrono>
-#include <climits>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,6 +8,7 @@
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/sink.hpp"
 #include "parley/net/ip_limits.hpp"
+#include "parley/net/liveness.hpp"
 #include "parley/net/outbox.hpp"
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
@@ -95,7 +95,7 @@ class ws_session final : public core::sink,
   void wait_writable();
   // Over the soft outbox limit for too long: closes with 4008 (true) or does nothing.
   bool check_outbox_limits(clock::time_point now);
-  void check_liveness(clock::time_point now);
+  void ping_timed_out();
   // The peer's close frame came while the store still owes answers to earlier frames: the
   // close is answered once they are out (protocol.md: replies before the close frame), or at
   // the close deadline.
@@ -117,16 +117,9 @@ class ws_session final : public core::sink,
   // An idle connection is the common one: its fields are kept small (RSS per connection is
   // one of the server's figures), so "not set" is a sentinel rather than an optional, and the
   // first frames queued fit in the session itself (see outbox).
-  static constexpr clock::time_point never = clock::time_point::max();
-  static constexpr std::int64_t no_expiry = INT64_MAX;
-
   outbox outbox_;
-
-  clock::time_point last_heard_;
-  clock::time_point last_ping_;
-  clock::time_point unanswered_since_ = never;  // the first ping not yet answered
+  liveness liveness_;
   clock::time_point close_deadline_;
-  std::int64_t token_expires_at_;  // no_expiry without a token
 
   std::uint16_t close_code_ = 1006;   // what the log reports: sent or received close code
   std::uint16_t deferred_close_ = 0;  // close code to answer once the store has answered; 0: none
