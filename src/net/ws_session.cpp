@@ -52,7 +52,7 @@ void ws_session::start() {
     worker_.stamp_read();
     parse(received.data(), received.size());
   }
-  if (finished_) return;
+  if (close_.finished()) return;
   // Registering reports bytes already in the socket; TLS may hold some of its own.
   int fd = transport_.detach();
   if (fd < 0 || !worker_.poller().add(fd, *this)) {
@@ -78,28 +78,21 @@ void ws_session::take_mail(protocol::shared_frame frame, bool store_done) {
 
 void ws_session::on_store_done() {
   chat_.on_store_done();
-  if (deferred_close_ != 0 && chat_.store_pending() == 0) {
-    auto code = close_code{deferred_close_};
-    deferred_close_ = 0;
-    std::uint16_t received = close_code_;
-    close(code, "");
-    close_code_ = received;
-  }
+  if (close_.deferred() && chat_.store_pending() == 0) answer_close(close_.take_deferred());
 }
 
 void ws_session::close_after_store(close_code reply) {
-  deferred_close_ = static_cast<std::uint16_t>(reply);
-  close_deadline_ = clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
+  close_.defer(reply, close_deadline());
 }
 
 // ---- reading
 
 void ws_session::on_ready(std::uint32_t events) {
-  if (finished_) return;  // closed earlier in the same batch of events
+  if (close_.finished()) return;  // closed earlier in the same batch of events
   if ((events & EPOLLOUT) && waiting_writable_) {
     waiting_writable_ = false;
     flush();
-    if (finished_) return;
+    if (close_.finished()) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     on_readable((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
@@ -108,11 +101,11 @@ void ws_session::on_ready(std::uint32_t events) {
 
 void ws_session::on_readable(bool to_the_end) {
   read_outcome last = read_outcome::nothing;
-  for (int i = 0; i < max_reads_per_event && !finished_; ++i) {
+  for (int i = 0; i < max_reads_per_event && !close_.finished(); ++i) {
     last = read_some();
     if (last == read_outcome::nothing || (last == read_outcome::partial && !to_the_end)) break;
   }
-  if (finished_) return;
+  if (close_.finished()) return;
   if (transport_.output_pending()) schedule_flush();  // TLS answers of its own, e.g. key updates
   // Edge-triggered: bytes left unread (a flood, or TLS records decrypted ahead) get no new event.
   bool unread = last == read_outcome::filled || (to_the_end && last == read_outcome::partial);
@@ -121,13 +114,13 @@ void ws_session::on_readable(bool to_the_end) {
 
 void ws_session::read_soon(bool to_the_end) {
   asio::post(worker_.io(), [self = shared_from_this(), to_the_end] {
-    if (!self->finished_) self->on_readable(to_the_end);
+    if (!self->close_.finished()) self->on_readable(to_the_end);
   });
 }
 
 ws_session::read_outcome ws_session::read_some() {
   boost::system::error_code ec;
-  bool discard = closing_ || reader_.stopped();
+  bool discard = close_.closing() || reader_.stopped();
   std::size_t asked, n;
   bool into_partial = !partial_.empty() && !discard;
   std::size_t old = partial_.size();
@@ -142,7 +135,7 @@ ws_session::read_outcome ws_session::read_some() {
   }
   if (ec == asio::error::would_block) return read_outcome::nothing;
   if (ec) {
-    finish(peer_closed_ || closing_ ? close_code_ : 1006, ec.message());
+    finish(close_.code_if_dropped(), ec.message());
     return read_outcome::nothing;
   }
   heard(n);
@@ -183,7 +176,7 @@ void ws_session::parse(char* data, std::size_t size) {
 // connection closed when the chat finds the client abusive.
 template <typename Handle>
 void ws_session::on_message(Handle handle) {
-  if (closing_) return;
+  if (close_.closing()) return;
   worker_.stats().messages_in.add();
   handle();
   if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
@@ -208,20 +201,15 @@ void ws_session::on_ping(std::string_view payload) {
 void ws_session::on_pong() {}  // liveness hears every read
 
 void ws_session::on_close(std::uint16_t code, std::string_view reason) {
-  peer_closed_ = true;
-  // Echo the peer's code (RFC 6455 section 5.5.1); a close without one is answered 1000.
-  auto reply = code == static_cast<std::uint16_t>(close_code::no_status) ? close_code::normal
-                                                                         : close_code{code};
-  close_code_ = code;
-  if (chat_.store_pending() > 0 && !closing_) return close_after_store(reply);
-  close(reply, "");
-  close_code_ = code;
+  close_code reply = close_.on_peer_close(code);
+  if (chat_.store_pending() > 0 && !close_.closing()) return close_after_store(reply);
+  answer_close(reply);
 }
 
 // ---- writing
 
 void ws_session::enqueue(protocol::shared_frame frame) {
-  if (closing_ || finished_) return;
+  if (!close_.open()) return;
   auto verdict = outbox_.push(std::move(frame), worker_.config());
   worker_.stats().messages_out.add();
   worker_.stats().outbox_peak_bytes.raise_to(outbox_.bytes());
@@ -243,7 +231,7 @@ void ws_session::schedule_flush() {
 
 void ws_session::flush() {
   flush_pending_ = false;
-  if (finished_ || waiting_writable_) return;
+  if (close_.finished() || waiting_writable_) return;
   while (!outbox_.empty() || transport_.output_pending()) {
     gathered_buffers buffers;
     outbox_.gather(buffers);
@@ -255,11 +243,13 @@ void ws_session::flush() {
     outbox_.written(n);
   }
   outbox_.clear();
-  if (!closing_) return;
+  if (!close_.closing()) return;
   transport_.shutdown_send();
   // The handshake is complete once the peer closed too. Over TLS the peer still answers our
   // close_notify: its end arrives as EOF (or the close deadline passes), so it gets no reset.
-  if (peer_closed_ && !transport_.secure()) return finish(close_code_, "closed by the client");
+  if (close_.peer_closed() && !transport_.secure()) {
+    return finish(close_.code(), "closed by the client");
+  }
 }
 
 // The poller reports the room (EPOLLOUT) to on_ready.
@@ -270,25 +260,28 @@ void ws_session::wait_writable() {
 // ---- closing and deadlines
 
 void ws_session::close(close_code code, std::string_view reason) {
-  if (closing_ || finished_) return;
-  closing_ = true;
-  close_code_ = static_cast<std::uint16_t>(code);
+  if (close_.begin(code, close_deadline())) send_close(code, reason);
+}
+
+void ws_session::answer_close(close_code reply) {
+  if (close_.answer(close_deadline())) send_close(reply, "");
+}
+
+void ws_session::send_close(close_code code, std::string_view reason) {
   chat_.close();  // partners learn now, not when the handshake ends
   outbox_.push_final(protocol::make_close_frame(code, reason));
-  close_deadline_ = clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
   schedule_flush();
 }
 
+ws_session::clock::time_point ws_session::close_deadline() const {
+  return clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
+}
+
 void ws_session::tick(clock::time_point now) {
-  if (finished_) return;
-  if (deferred_close_ != 0 && now >= close_deadline_) {
-    std::uint16_t received = close_code_;
-    close(close_code{std::exchange(deferred_close_, 0)}, "");
-    close_code_ = received;
-    return;
-  }
-  if (closing_) {
-    if (now >= close_deadline_) finish(close_code_, "close handshake timed out");
+  if (close_.finished()) return;
+  if (close_.deferred_due(now)) return answer_close(close_.take_deferred());
+  if (close_.closing()) {
+    if (close_.overdue(now)) finish(close_.code(), "close handshake timed out");
     return;
   }
   // The token is checked before the outbox, the pings after it. When the outbox closes the
@@ -338,8 +331,7 @@ void ws_session::count_close(std::uint16_t code) {
 }
 
 void ws_session::finish(std::uint16_t code, std::string_view why) {
-  if (finished_) return;
-  finished_ = true;
+  if (!close_.finish()) return;
   chat_.close();
   transport_.close();
   address_slot_ = {};  // with the socket, not when the last handler lets go of the session

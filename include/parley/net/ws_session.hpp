@@ -7,6 +7,7 @@
 
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/sink.hpp"
+#include "parley/net/close_state.hpp"
 #include "parley/net/ip_limits.hpp"
 #include "parley/net/liveness.hpp"
 #include "parley/net/outbox.hpp"
@@ -24,6 +25,10 @@ namespace parley::net {
 // The worker's poller says when the socket is readable or writable; reading goes into the
 // worker's shared buffer, so an idle connection holds no read buffer and waits on nothing.
 // Writing gathers every queued frame into one write call.
+//
+// The rules live in small parts with unit tests of their own: outbox (the queue and its
+// limits), liveness (pings, token expiry) and close_state (the close handshake). The session
+// keeps the socket, the reader and the chat_connection, and acts on what the parts answer.
 //
 // Lifetime: the session keeps itself alive from start() until finish() (the poller holds no
 // reference), and lets go once the handler that finished it has returned.
@@ -101,6 +106,10 @@ class ws_session final : public core::sink,
   // the close deadline.
   void close_after_store(protocol::close_code reply);
   void on_store_done();
+  // Our close frame answers the peer's (whose code stays the one reported).
+  void answer_close(protocol::close_code reply);
+  void send_close(protocol::close_code code, std::string_view reason);
+  clock::time_point close_deadline() const;
   // Ends the connection now: closes the socket, leaves the hub, logs once.
   void finish(std::uint16_t code, std::string_view why);
   void count_close(std::uint16_t code);
@@ -119,15 +128,9 @@ class ws_session final : public core::sink,
   // first frames queued fit in the session itself (see outbox).
   outbox outbox_;
   liveness liveness_;
-  clock::time_point close_deadline_;
-
-  std::uint16_t close_code_ = 1006;   // what the log reports: sent or received close code
-  std::uint16_t deferred_close_ = 0;  // close code to answer once the store has answered; 0: none
-  bool closing_ = false;              // our close frame is queued; no more data frames
-  bool peer_closed_ = false;          // the peer's close frame arrived
-  bool finished_ = false;
-  bool waiting_writable_ = false;
-  bool flush_pending_ = false;
+  close_state close_;
+  bool waiting_writable_ = false;  // the poller will say when the socket takes more
+  bool flush_pending_ = false;     // the worker will flush() at the end of this turn
 };
 
 }  // namespace parley::net
