@@ -1,20 +1,6 @@
 #include "parley/net/outbox.hpp"
 
-#include <utility>
-
 namespace parley::net {
-
-outbox::verdict outbox::push(protocol::shared_frame frame, const server_config& config) {
-  push_final(std::move(frame));
-  if (bytes_ > config.effective_max_outbox_bytes()) return verdict::over_hard;
-  if (bytes_ > config.outbox_soft_bytes && over_soft_since_ == never) return verdict::soft_crossed;
-  return verdict::within;
-}
-
-void outbox::push_final(protocol::shared_frame frame) {
-  bytes_ += frame->size();
-  frames_.push_back(std::move(frame));
-}
 
 // Under the soft limit the clock stops; over it, it starts now unless push() started it.
 outbox::verdict outbox::check(clock::time_point now, const server_config& config) {

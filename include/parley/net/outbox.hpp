@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "parley/net/server_config.hpp"
 #include "parley/net/transport.hpp"
@@ -30,10 +31,21 @@ class outbox {
     soft_too_long,  // check(): over the soft limit for too long: likewise
   };
 
-  // Queues `frame` and answers where the unsent bytes now stand against the limits.
-  verdict push(protocol::shared_frame frame, const server_config& config);
+  // Queues `frame` and answers where the unsent bytes now stand against the limits. (Here
+  // rather than in outbox.cpp: it is on every message's path.)
+  verdict push(protocol::shared_frame frame, const server_config& config) {
+    push_final(std::move(frame));
+    if (bytes_ > config.effective_max_outbox_bytes()) return verdict::over_hard;
+    if (bytes_ > config.outbox_soft_bytes && over_soft_since_ == never) {
+      return verdict::soft_crossed;
+    }
+    return verdict::within;
+  }
   // Queues the connection's last frame (its close frame) whatever the limits.
-  void push_final(protocol::shared_frame frame);
+  void push_final(protocol::shared_frame frame) {
+    bytes_ += frame->size();
+    frames_.push_back(std::move(frame));
+  }
   // When the soft limit was crossed (the answer soft_crossed came from push()).
   void over_soft_from(clock::time_point since) { over_soft_since_ = since; }
   // The periodic check: soft_too_long once over the soft limit for longer than allowed.
