@@ -33,7 +33,7 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       chat_(owner.hub(), owner.store(), std::move(id), *this, owner.parser(), owner.config().chat,
             owner.stats()),
       partial_(std::move(received)),
-      token_expires_at_(token_expires_at.value_or(no_expiry)) {}
+      liveness_(token_expires_at) {}
 
 ws_session::~ws_session() = default;
 
@@ -42,7 +42,7 @@ void ws_session::start() {
   transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   self_ = shared_from_this();
   worker_.add(*this);
-  last_heard_ = last_ping_ = clock::now();
+  liveness_.start(clock::now());
   worker_.stats().connections_opened.add();
   spdlog::info("connect id={} peer={}", chat_.id(), peer_);
   chat_.open(weak_from_this());
@@ -52,7 +52,7 @@ void ws_session::start() {
     worker_.stamp_read();
     parse(received.data(), received.size());
   }
-  if (finished_) return;
+  if (close_.finished()) return;
   // Registering reports bytes already in the socket; TLS may hold some of its own.
   int fd = transport_.detach();
   if (fd < 0 || !worker_.poller().add(fd, *this)) {
@@ -78,28 +78,21 @@ void ws_session::take_mail(protocol::shared_frame frame, bool store_done) {
 
 void ws_session::on_store_done() {
   chat_.on_store_done();
-  if (deferred_close_ != 0 && chat_.store_pending() == 0) {
-    auto code = close_code{deferred_close_};
-    deferred_close_ = 0;
-    std::uint16_t received = close_code_;
-    close(code, "");
-    close_code_ = received;
-  }
+  if (close_.deferred() && chat_.store_pending() == 0) answer_close(close_.take_deferred());
 }
 
 void ws_session::close_after_store(close_code reply) {
-  deferred_close_ = static_cast<std::uint16_t>(reply);
-  close_deadline_ = clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
+  close_.defer(reply, close_deadline());
 }
 
 // ---- reading
 
 void ws_session::on_ready(std::uint32_t events) {
-  if (finished_) return;  // closed earlier in the same batch of events
+  if (close_.finished()) return;  // closed earlier in the same batch of events
   if ((events & EPOLLOUT) && waiting_writable_) {
     waiting_writable_ = false;
     flush();
-    if (finished_) return;
+    if (close_.finished()) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     on_readable((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
@@ -108,11 +101,11 @@ void ws_session::on_ready(std::uint32_t events) {
 
 void ws_session::on_readable(bool to_the_end) {
   read_outcome last = read_outcome::nothing;
-  for (int i = 0; i < max_reads_per_event && !finished_; ++i) {
+  for (int i = 0; i < max_reads_per_event && !close_.finished(); ++i) {
     last = read_some();
     if (last == read_outcome::nothing || (last == read_outcome::partial && !to_the_end)) break;
   }
-  if (finished_) return;
+  if (close_.finished()) return;
   if (transport_.output_pending()) schedule_flush();  // TLS answers of its own, e.g. key updates
   // Edge-triggered: bytes left unread (a flood, or TLS records decrypted ahead) get no new event.
   bool unread = last == read_outcome::filled || (to_the_end && last == read_outcome::partial);
@@ -121,13 +114,13 @@ void ws_session::on_readable(bool to_the_end) {
 
 void ws_session::read_soon(bool to_the_end) {
   asio::post(worker_.io(), [self = shared_from_this(), to_the_end] {
-    if (!self->finished_) self->on_readable(to_the_end);
+    if (!self->close_.finished()) self->on_readable(to_the_end);
   });
 }
 
 ws_session::read_outcome ws_session::read_some() {
   boost::system::error_code ec;
-  bool discard = closing_ || reader_.stopped();
+  bool discard = close_.closing() || reader_.stopped();
   std::size_t asked, n;
   bool into_partial = !partial_.empty() && !discard;
   std::size_t old = partial_.size();
@@ -142,7 +135,7 @@ ws_session::read_outcome ws_session::read_some() {
   }
   if (ec == asio::error::would_block) return read_outcome::nothing;
   if (ec) {
-    finish(peer_closed_ || closing_ ? close_code_ : 1006, ec.message());
+    finish(close_.code_if_dropped(), ec.message());
     return read_outcome::nothing;
   }
   heard(n);
@@ -156,7 +149,7 @@ ws_session::read_outcome ws_session::read_some() {
 
 // `bytes` arrived: the clocks are read once for every message in them.
 void ws_session::heard(std::size_t bytes) {
-  last_heard_ = clock::time_point(std::chrono::nanoseconds(worker_.stamp_read().steady_ns));
+  liveness_.heard(clock::time_point(std::chrono::nanoseconds(worker_.stamp_read().steady_ns)));
   worker_.stats().bytes_in.add(bytes);
 }
 
@@ -183,7 +176,7 @@ void ws_session::parse(char* data, std::size_t size) {
 // connection closed when the chat finds the client abusive.
 template <typename Handle>
 void ws_session::on_message(Handle handle) {
-  if (closing_) return;
+  if (close_.closing()) return;
   worker_.stats().messages_in.add();
   handle();
   if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
@@ -205,37 +198,28 @@ void ws_session::on_ping(std::string_view payload) {
   enqueue(protocol::make_frame_copy(protocol::opcode::pong, payload));
 }
 
-void ws_session::on_pong() {}  // last_heard_ is set for every read
+void ws_session::on_pong() {}  // liveness hears every read
 
 void ws_session::on_close(std::uint16_t code, std::string_view reason) {
-  peer_closed_ = true;
-  // Echo the peer's code (RFC 6455 section 5.5.1); a close without one is answered 1000.
-  auto reply = code == static_cast<std::uint16_t>(close_code::no_status) ? close_code::normal
-                                                                         : close_code{code};
-  close_code_ = code;
-  if (chat_.store_pending() > 0 && !closing_) return close_after_store(reply);
-  close(reply, "");
-  close_code_ = code;
+  close_code reply = close_.on_peer_close(code);
+  if (chat_.store_pending() > 0 && !close_.closing()) return close_after_store(reply);
+  answer_close(reply);
 }
 
 // ---- writing
 
 void ws_session::enqueue(protocol::shared_frame frame) {
-  if (closing_ || finished_) return;
-  outbox_bytes_ += frame->size();
-  outbox_.push_back(std::move(frame));
+  if (!close_.open()) return;
+  auto verdict = outbox_.push(std::move(frame), worker_.config());
   worker_.stats().messages_out.add();
-  worker_.stats().outbox_peak_bytes.raise_to(outbox_bytes_);
-  const server_config& config = worker_.config();
-  if (outbox_bytes_ > config.effective_max_outbox_bytes()) {
+  worker_.stats().outbox_peak_bytes.raise_to(outbox_.bytes());
+  if (verdict == outbox::verdict::over_hard) {
     spdlog::warn("slow reader id={} peer={}: {} unsent bytes over the limit", chat_.id(), peer_,
-                 outbox_bytes_);
-    drop_unsent();
+                 outbox_.bytes());
+    outbox_.drop_unsent();
     return close(close_code::too_slow, "too slow");
   }
-  if (outbox_bytes_ > config.outbox_soft_bytes && over_soft_since_ == never) {
-    over_soft_since_ = clock::now();
-  }
+  if (verdict == outbox::verdict::soft_crossed) outbox_.over_soft_from(clock::now());
   schedule_flush();
 }
 
@@ -245,54 +229,26 @@ void ws_session::schedule_flush() {
   worker_.flush_soon(shared_from_this());
 }
 
-// Drops every queued frame not yet begun, so that a close frame goes out next.
-void ws_session::drop_unsent() {
-  std::size_t keep = outbox_head_ + (head_written_ > 0 ? 1 : 0);
-  for (std::size_t i = keep; i < outbox_.size(); ++i)
-    outbox_bytes_ -= outbox_[i]->size();
-  outbox_.resize(keep);
-}
-
 void ws_session::flush() {
   flush_pending_ = false;
-  if (finished_ || waiting_writable_) return;
-  while (!outbox_empty() || transport_.output_pending()) {
+  if (close_.finished() || waiting_writable_) return;
+  while (!outbox_.empty() || transport_.output_pending()) {
     gathered_buffers buffers;
-    for (std::size_t i = outbox_head_; i < outbox_.size() && buffers.size() < buffers.capacity();
-         ++i) {
-      std::string_view bytes = outbox_[i]->bytes();
-      if (i == outbox_head_) bytes.remove_prefix(head_written_);
-      buffers.emplace_back(bytes.data(), bytes.size());
-    }
+    outbox_.gather(buffers);
     boost::system::error_code ec;
     std::size_t n = transport_.write_some(buffers, ec);
     if (ec == asio::error::would_block) return wait_writable();
     if (ec) return finish(1006, ec.message());
     worker_.stats().bytes_out.add(n);
-    outbox_written(n);
+    outbox_.written(n);
   }
   outbox_.clear();
-  if (outbox_.capacity() > 256) outbox_.shrink_to_fit();
-  outbox_head_ = head_written_ = 0;
-  over_soft_since_ = never;
-  if (!closing_) return;
+  if (!close_.closing()) return;
   transport_.shutdown_send();
   // The handshake is complete once the peer closed too. Over TLS the peer still answers our
   // close_notify: its end arrives as EOF (or the close deadline passes), so it gets no reset.
-  if (peer_closed_ && !transport_.secure()) return finish(close_code_, "closed by the client");
-}
-
-void ws_session::outbox_written(std::size_t bytes) {
-  outbox_bytes_ -= bytes;
-  while (bytes > 0) {
-    std::size_t rest = outbox_[outbox_head_]->size() - head_written_;
-    if (bytes < rest) {
-      head_written_ += bytes;
-      return;
-    }
-    bytes -= rest;
-    outbox_[outbox_head_++].reset();
-    head_written_ = 0;
+  if (close_.peer_closed() && !transport_.secure()) {
+    return finish(close_.code(), "closed by the client");
   }
 }
 
@@ -304,68 +260,57 @@ void ws_session::wait_writable() {
 // ---- closing and deadlines
 
 void ws_session::close(close_code code, std::string_view reason) {
-  if (closing_ || finished_) return;
-  closing_ = true;
-  close_code_ = static_cast<std::uint16_t>(code);
+  if (close_.begin(code, close_deadline())) send_close(code, reason);
+}
+
+void ws_session::answer_close(close_code reply) {
+  if (close_.answer(close_deadline())) send_close(reply, "");
+}
+
+void ws_session::send_close(close_code code, std::string_view reason) {
   chat_.close();  // partners learn now, not when the handshake ends
-  auto frame = protocol::make_close_frame(code, reason);
-  outbox_bytes_ += frame->size();
-  outbox_.push_back(std::move(frame));
-  close_deadline_ = clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
+  outbox_.push_final(protocol::make_close_frame(code, reason));
   schedule_flush();
 }
 
+ws_session::clock::time_point ws_session::close_deadline() const {
+  return clock::now() + seconds_setting(worker_.config().close_timeout_seconds);
+}
+
 void ws_session::tick(clock::time_point now) {
-  if (finished_) return;
-  if (deferred_close_ != 0 && now >= close_deadline_) {
-    std::uint16_t received = close_code_;
-    close(close_code{std::exchange(deferred_close_, 0)}, "");
-    close_code_ = received;
+  if (close_.finished()) return;
+  if (close_.deferred_due(now)) return answer_close(close_.take_deferred());
+  if (close_.closing()) {
+    if (close_.overdue(now)) finish(close_.code(), "close handshake timed out");
     return;
   }
-  if (closing_) {
-    if (now >= close_deadline_) finish(close_code_, "close handshake timed out");
-    return;
-  }
-  if (token_expires_at_ != no_expiry && core::unix_millis() / 1000 > token_expires_at_) {
+  // The token is checked before the outbox, the pings after it. When the outbox closes the
+  // connection, a ping answered here goes unsent: a closing connection is checked no more.
+  auto alive = liveness_.check(now, worker_.config(), [] { return core::unix_millis() / 1000; });
+  if (alive == liveness::verdict::token_expired) {
     return close(close_code::token_expired, "token expired");
   }
-  check_outbox_limits(now);
-  if (!closing_) check_liveness(now);
+  if (check_outbox_limits(now)) return;
+  if (alive == liveness::verdict::ping) return enqueue(worker_.ping_frame());
+  if (alive == liveness::verdict::ping_timeout) ping_timed_out();
 }
 
-void ws_session::check_outbox_limits(clock::time_point now) {
+bool ws_session::check_outbox_limits(clock::time_point now) {
+  if (outbox_.check(now, worker_.config()) != outbox::verdict::soft_too_long) return false;
   const server_config& config = worker_.config();
-  if (outbox_bytes_ <= config.outbox_soft_bytes) {
-    over_soft_since_ = never;
-    return;
-  }
-  if (over_soft_since_ == never) over_soft_since_ = now;
-  if (now - over_soft_since_ > seconds_setting(config.outbox_soft_seconds)) {
-    spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
-                 config.outbox_soft_bytes, config.outbox_soft_seconds);
-    drop_unsent();
-    close(close_code::too_slow, "too slow");
-  }
+  spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
+               config.outbox_soft_bytes, config.outbox_soft_seconds);
+  outbox_.drop_unsent();
+  close(close_code::too_slow, "too slow");
+  return true;
 }
 
-void ws_session::check_liveness(clock::time_point now) {
-  const server_config& config = worker_.config();
-  if (config.ping_interval_seconds <= 0) return;
-  if (unanswered_since_ != never && last_heard_ >= unanswered_since_) unanswered_since_ = never;
-  if (unanswered_since_ != never &&
-      now - unanswered_since_ >= seconds_setting(config.ping_timeout_seconds)) {
-    // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
-    drop_unsent();
-    close(close_code::ping_timeout, "ping timeout");
-    flush();
-    return finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
-  }
-  if (now - last_ping_ >= seconds_setting(config.ping_interval_seconds)) {
-    last_ping_ = now;
-    if (unanswered_since_ == never) unanswered_since_ = now;
-    enqueue(worker_.ping_frame());
-  }
+// The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
+void ws_session::ping_timed_out() {
+  outbox_.drop_unsent();
+  close(close_code::ping_timeout, "ping timeout");
+  flush();
+  finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
 }
 
 void ws_session::count_close(std::uint16_t code) {
@@ -386,14 +331,12 @@ void ws_session::count_close(std::uint16_t code) {
 }
 
 void ws_session::finish(std::uint16_t code, std::string_view why) {
-  if (finished_) return;
-  finished_ = true;
+  if (!close_.finish()) return;
   chat_.close();
   transport_.close();
   address_slot_ = {};  // with the socket, not when the last handler lets go of the session
   worker_.remove(*this);
   outbox_.clear();
-  outbox_bytes_ = 0;
   partial_ = std::string();
   count_close(code);
   spdlog::info("disconnect id={} peer={} code={} ({})", chat_.id(), peer_, code, why);

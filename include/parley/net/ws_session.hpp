@@ -1,7 +1,5 @@
 #pragma once
-#include <boost/container/small_vector.hpp>
 #include <chrono>
-#include <climits>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,7 +7,10 @@
 
 #include "parley/core/chat_connection.hpp"
 #include "parley/core/sink.hpp"
+#include "parley/net/close_state.hpp"
 #include "parley/net/ip_limits.hpp"
+#include "parley/net/liveness.hpp"
+#include "parley/net/outbox.hpp"
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/protocol/ws_reader.hpp"
@@ -24,6 +25,10 @@ namespace parley::net {
 // The worker's poller says when the socket is readable or writable; reading goes into the
 // worker's shared buffer, so an idle connection holds no read buffer and waits on nothing.
 // Writing gathers every queued frame into one write call.
+//
+// The rules live in small parts with unit tests of their own: outbox (the queue and its
+// limits), liveness (pings, token expiry) and close_state (the close handshake). The session
+// keeps the socket, the reader and the chat_connection, and acts on what the parts answer.
 //
 // Lifetime: the session keeps itself alive from start() until finish() (the poller holds no
 // reference), and lets go once the handler that finished it has returned.
@@ -92,17 +97,19 @@ class ws_session final : public core::sink,
   void on_message(Handle handle);
   void enqueue(protocol::shared_frame frame);
   void schedule_flush();
-  void drop_unsent();
   void wait_writable();
-  bool outbox_empty() const { return outbox_head_ == outbox_.size(); }
-  void outbox_written(std::size_t bytes);
-  void check_outbox_limits(clock::time_point now);
-  void check_liveness(clock::time_point now);
+  // Over the soft outbox limit for too long: closes with 4008 (true) or does nothing.
+  bool check_outbox_limits(clock::time_point now);
+  void ping_timed_out();
   // The peer's close frame came while the store still owes answers to earlier frames: the
   // close is answered once they are out (protocol.md: replies before the close frame), or at
   // the close deadline.
   void close_after_store(protocol::close_code reply);
   void on_store_done();
+  // Our close frame answers the peer's (whose code stays the one reported).
+  void answer_close(protocol::close_code reply);
+  void send_close(protocol::close_code code, std::string_view reason);
+  clock::time_point close_deadline() const;
   // Ends the connection now: closes the socket, leaves the hub, logs once.
   void finish(std::uint16_t code, std::string_view why);
   void count_close(std::uint16_t code);
@@ -118,29 +125,12 @@ class ws_session final : public core::sink,
 
   // An idle connection is the common one: its fields are kept small (RSS per connection is
   // one of the server's figures), so "not set" is a sentinel rather than an optional, and the
-  // first frames queued fit in the session itself.
-  static constexpr clock::time_point never = clock::time_point::max();
-  static constexpr std::int64_t no_expiry = INT64_MAX;
-
-  boost::container::small_vector<protocol::shared_frame, 2> outbox_;
-  std::size_t outbox_head_ = 0;                // first frame not fully written
-  std::size_t head_written_ = 0;               // bytes of that frame already written
-  std::size_t outbox_bytes_ = 0;               // unsent bytes in all
-  clock::time_point over_soft_since_ = never;  // over the soft outbox limit since
-
-  clock::time_point last_heard_;
-  clock::time_point last_ping_;
-  clock::time_point unanswered_since_ = never;  // the first ping not yet answered
-  clock::time_point close_deadline_;
-  std::int64_t token_expires_at_;  // no_expiry without a token
-
-  std::uint16_t close_code_ = 1006;   // what the log reports: sent or received close code
-  std::uint16_t deferred_close_ = 0;  // close code to answer once the store has answered; 0: none
-  bool closing_ = false;              // our close frame is queued; no more data frames
-  bool peer_closed_ = false;          // the peer's close frame arrived
-  bool finished_ = false;
-  bool waiting_writable_ = false;
-  bool flush_pending_ = false;
+  // first frames queued fit in the session itself (see outbox).
+  outbox outbox_;
+  liveness liveness_;
+  close_state close_;
+  bool waiting_writable_ = false;  // the poller will say when the socket takes more
+  bool flush_pending_ = false;     // the worker will flush() at the end of this turn
 };
 
 }  // namespace parley::net
