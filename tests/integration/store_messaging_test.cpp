@@ -144,6 +144,31 @@ TEST_F(StoreMessaging, recipient_that_cannot_be_an_id_is_bad_request_for_text_an
   EXPECT_EQ(integer(ack, "seq"), 1);
 }
 
+TEST_F(StoreMessaging, acks_owed_when_the_client_closes_come_before_the_close_frame) {
+  // protocol.md: replies to frames received before the client's close frame are sent before
+  // the server's close frame, even when they wait for a commit.
+  auto a = raw_connect("alice");
+  std::string burst;
+  constexpr int messages = 100;
+  for (int i = 0; i < messages; ++i) {
+    burst += client_frame(1, R"({"type":"msg","to":"bob","text":"m)" + std::to_string(i) +
+                                 R"(","cid":"c)" + std::to_string(i) + R"("})");
+  }
+  burst += client_frame(8, close_payload(1000));
+  a->send(burst);
+  for (int i = 0; i < messages; ++i) {
+    auto frame = a->read_frame();
+    ASSERT_TRUE(frame) << "ack " << i << " missing";
+    ASSERT_EQ(frame->opcode, 1) << "frame " << i << " is not a text frame";
+    auto ack = json::parse(frame->payload).as_object();
+    EXPECT_EQ(type_of(ack), "ack") << to_string(ack);
+    EXPECT_EQ(str(ack, "cid"), "c" + std::to_string(i));
+  }
+  auto close = a->read_frame();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->opcode, 8);
+}
+
 TEST_F(StoreMessaging, store_replies_come_in_the_order_of_their_requests) {
   // Acks (and the messages they committed) come before a later history's or conversations'
   // answer on the same connection, even when all arrive in one TCP write.
