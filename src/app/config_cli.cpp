@@ -136,6 +136,15 @@ void register_flags(CLI::App& cli, net::server_config& c) {
       ->check(in_range(0.01, max_seconds));
   add(cli, "max-watch-ids", c.chat.max_watched_ids, "ids one connection may watch")
       ->check(in_range(std::size_t{1}, std::size_t{1000000}));
+  const std::map<std::string, core::presence_scope> scopes{
+      {"all", core::presence_scope::all},
+      {"contacts", core::presence_scope::contacts},
+      {"off", core::presence_scope::off}};
+  cli.add_option("--presence-scope", c.chat.presence,
+                 "ids `who` lists: all online, contacts (chat partners and watched ids) or off")
+      ->envname(env_name("presence-scope"))
+      ->transform(CLI::CheckedTransformer(scopes, CLI::ignore_case))
+      ->default_str("all");
   add(cli, "max-messages-per-second", c.chat.max_messages_per_second,
       "messages a connection may send per second (bursts of 2 s); over: rate_limited (0: none)")
       ->check(in_range(0.0, 1e9));

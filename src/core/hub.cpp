@@ -53,7 +53,9 @@ void hub::join(member& m) {
     auto self = m.self_ref.lock();
     if (m.joined || !self) return;
     m.joined = true;
-    online_entry& entry = online_[m.id];
+    auto [slot, added] = online_.try_emplace(m.id);
+    online_entry& entry = slot->second;
+    if (added) entry.id = slot->first;
     m.entry = &entry;
     entry.connections.push_back(std::move(self));
     if (entry.connections.size() == 1) {
@@ -212,6 +214,24 @@ router::online_list hub::who(std::size_t max_ids) const {
     if (list.ids.size() == max_ids) break;
     list.ids.push_back(id);
   }
+  return list;
+}
+
+router::online_list hub::who_contacts(const member& asker, std::size_t max_ids) const {
+  std::vector<std::string_view> ids;
+  std::lock_guard lock(mutex_);
+  if (asker.entry && asker.entry->partners) {
+    for (const online_entry* partner : *asker.entry->partners)
+      ids.push_back(partner->id);  // partners are online: an entry leaves its partners' sets
+  }
+  for (const std::string& id : asker.watching) {
+    if (auto found = online_.find(id); found != online_.end()) ids.push_back(found->first);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  online_list list{{}, ids.size()};
+  ids.resize(std::min(ids.size(), max_ids));
+  list.ids.assign(ids.begin(), ids.end());
   return list;
 }
 
