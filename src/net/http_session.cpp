@@ -68,6 +68,18 @@ http::message_generator text_response(const http_request& request, http::status 
   return response;
 }
 
+// 401 with the challenge RFC 6750 asks for; the connection stays open for the next request.
+http::message_generator unauthorized(const http_request& request, std::string_view reason) {
+  http::response<http::string_body> response{http::status::unauthorized, request.version()};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set(http::field::www_authenticate, "Bearer realm=\"parley\"");
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  if (request.method() != http::verb::head) response.body() = reason;
+  response.prepare_payload();
+  return response;
+}
+
 http_session::http_session(worker& owner, const http_context& context, asio::ip::tcp::socket socket,
                            const asio::ip::tcp::endpoint& peer)
     : worker_(owner),
@@ -131,7 +143,9 @@ asio::awaitable<void> http_session::serve() {
     http_request request = parser.release();
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
-    if (is_websocket_path(path)) co_return co_await upgrade(std::move(request), path);
+    if (is_websocket_path(path) && serves(context_.role, path)) {
+      co_return co_await upgrade(std::move(request), path);
+    }
     if (address_refusal_) co_return co_await refuse(*address_refusal_);
     http::message_generator response = respond(request);
     bool keep_alive = response.keep_alive();
@@ -294,6 +308,9 @@ asio::awaitable<void> http_session::upgrade(http_request request, std::string_vi
 http::message_generator http_session::respond(const http_request& request) {
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
+  if (!serves(context_.role, path))
+    return text_response(request, http::status::not_found, "not found\n");
+  if (path == "/admin" || path.starts_with("/admin/")) return admin(request, path);
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     http::response<http::string_body> response{http::status::method_not_allowed, request.version()};
     response.set(http::field::allow, "GET, HEAD");
@@ -303,8 +320,13 @@ http::message_generator http_session::respond(const http_request& request) {
     response.prepare_payload();
     return response;
   }
-  if (path == "/healthz") return health(request);
-  if (path == "/metrics") return metrics(request);
+  if (path == "/healthz" || path == "/metrics") {
+    if (!worker_.config().metrics_token.empty() &&
+        !has_bearer(request, worker_.config().metrics_token)) {
+      return unauthorized(request, "this path needs Authorization: Bearer <--metrics-token>\n");
+    }
+    return path == "/healthz" ? health(request) : metrics(request);
+  }
   std::optional<std::filesystem::path> file;
   if (path == "/" || path == "/index.html") {
     file = context_.files.resolve("index.html");
@@ -372,6 +394,11 @@ http::message_generator http_session::health(const http_request& request) {
   if (request.method() != http::verb::head) response.body() = std::move(body);
   response.prepare_payload();
   return response;
+}
+
+http::message_generator http_session::admin(const http_request& request, std::string_view path) {
+  (void)path;
+  return text_response(request, http::status::not_found, "not found\n");
 }
 
 http::message_generator http_session::metrics(const http_request& request) {

@@ -28,6 +28,8 @@ class server {
   ~server();
 
   boost::asio::ip::tcp::endpoint local_endpoint() const { return listener_->local_endpoint(); }
+  // The --admin-listen port, when there is one.
+  std::optional<boost::asio::ip::tcp::endpoint> admin_endpoint() const;
 
   // Serves until stop() and returns once every thread has ended. Runs the first worker on
   // the calling thread.
@@ -54,7 +56,9 @@ class server {
   // refused and why, too few for a flood of refusals to fill the disk.
   log_throttle refusal_log_{20};
   std::optional<http_context> http_;
+  std::optional<http_context> admin_http_;  // with --admin-listen: the operator's port
   std::unique_ptr<listener> listener_;
+  std::unique_ptr<listener> admin_listener_;
   std::vector<std::thread> threads_;
   std::optional<boost::asio::steady_timer> drain_timer_;  // on the first worker
 };
