@@ -235,6 +235,13 @@ router::online_list hub::who_contacts(const member& asker, std::size_t max_ids) 
   return list;
 }
 
+std::vector<std::shared_ptr<sink>> hub::connections_of(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  auto found = online_.find(id);
+  if (found == online_.end()) return {};
+  return {found->second.connections.begin(), found->second.connections.end()};
+}
+
 void hub::watch(member& m, std::span<const std::string_view> ids) {
   std::vector<bool> online(ids.size());
   {

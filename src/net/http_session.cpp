@@ -12,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "parley/core/clock.hpp"
+#include "parley/net/admin_api.hpp"
 #include "parley/net/io_errors.hpp"
 #include "parley/net/metrics.hpp"
 #include "parley/net/ws_session.hpp"
@@ -210,6 +211,12 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
   }
   auto token_deadline = authenticate(request, *id);
   if (auto* refusal = std::get_if<handshake_refusal>(&token_deadline)) return *refusal;
+  if (auto until = context_.bans.banned_until(*id, core::unix_millis())) {
+    return handshake_refusal{http::status::forbidden, "banned\n",
+                             "id " + *id + " is banned for " +
+                                 std::to_string((*until - core::unix_millis() + 999) / 1000) +
+                                 " s more (admin API)"};
+  }
   if (auto refusal = check_upgrade(request)) return *refusal;
   if (worker_.hub().connection_count() >= worker_.config().max_connections) {
     return handshake_refusal{
@@ -397,8 +404,27 @@ http::message_generator http_session::health(const http_request& request) {
 }
 
 http::message_generator http_session::admin(const http_request& request, std::string_view path) {
-  (void)path;
-  return text_response(request, http::status::not_found, "not found\n");
+  const std::string& token = worker_.config().admin_token;
+  if (token.empty()) return text_response(request, http::status::not_found, "not found\n");
+  if (path == "/admin" || path == "/admin/") {
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      return text_response(request, http::status::method_not_allowed, "method not allowed\n");
+    }
+    // The page holds no data: it asks the API, with the token the operator types in.
+    auto file = context_.files.resolve("admin.html");
+    if (!file) return text_response(request, http::status::not_found, "not found\n");
+    return serve_file(request, *file);
+  }
+  if (!path.starts_with("/admin/api/")) {
+    return text_response(request, http::status::not_found, "not found\n");
+  }
+  if (!has_bearer(request, token)) {
+    if (context_.refusal_log.admit(std::chrono::steady_clock::now())) {
+      spdlog::info("admin {}: refused {}: no or wrong bearer token (--admin-token)", peer_, path);
+    }
+    return unauthorized(request, "the admin API needs Authorization: Bearer <--admin-token>\n");
+  }
+  return admin_api(request, path, {worker_.hub(), context_.bans, context_.workers, token}, peer_);
 }
 
 http::message_generator http_session::metrics(const http_request& request) {

@@ -17,6 +17,7 @@ unsigned thread_count(unsigned configured) {
 
 server::server(server_config config)
     : config_(std::move(config)),
+      bans_(config_.max_banned_ids),
       addresses_(config_),
       files_(config_.static_dir),
       origins_(config_.allowed_origins) {
@@ -31,7 +32,7 @@ server::server(server_config config)
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
   http_.emplace(http_context{
       files_, origins_, tokens_ ? &*tokens_ : nullptr, std::chrono::steady_clock::now(), workers_,
-      tls_ ? tls_->native() : nullptr, addresses_, store_.get(), refusal_log_});
+      tls_ ? tls_->native() : nullptr, addresses_, store_.get(), refusal_log_, bans_});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   if (auto admin = parse_listen_address(config_.admin_listen)) {
     http_->role = port_role::public_only;

@@ -33,6 +33,7 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       chat_(owner.hub(), owner.store(), std::move(id), *this, owner.parser(), owner.config().chat,
             owner.stats()),
       partial_(std::move(received)),
+      connected_at_ms_(core::unix_millis()),
       token_expires_at_(token_expires_at.value_or(no_expiry)) {}
 
 ws_session::~ws_session() = default;
@@ -185,6 +186,7 @@ template <typename Handle>
 void ws_session::on_message(Handle handle) {
   if (closing_) return;
   worker_.stats().messages_in.add();
+  messages_in_.add();
   handle();
   if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
 }
@@ -225,6 +227,7 @@ void ws_session::enqueue(protocol::shared_frame frame) {
   outbox_bytes_ += frame->size();
   outbox_.push_back(std::move(frame));
   worker_.stats().messages_out.add();
+  messages_out_.add();
   worker_.stats().outbox_peak_bytes.raise_to(outbox_bytes_);
   const server_config& config = worker_.config();
   if (outbox_bytes_ > config.effective_max_outbox_bytes()) {
@@ -303,6 +306,16 @@ void ws_session::wait_writable() {
 
 // ---- closing and deadlines
 
+core::sink::description ws_session::describe() const {
+  return {peer_, connected_at_ms_, messages_in_.get(), messages_out_.get()};
+}
+
+void ws_session::request_close(close_code code, std::string_view reason) {
+  asio::post(worker_.io(), [self = shared_from_this(), code, reason = std::string(reason)] {
+    self->close(code, reason);
+  });
+}
+
 void ws_session::close(close_code code, std::string_view reason) {
   if (closing_ || finished_) return;
   closing_ = true;
@@ -378,6 +391,8 @@ void ws_session::count_close(std::uint16_t code) {
       return stats.closes_slow_consumer.add();
     case static_cast<std::uint16_t>(close_code::ping_timeout):
       return stats.closes_ping_timeout.add();
+    case static_cast<std::uint16_t>(close_code::kicked):
+      return stats.closes_kicked.add();
     case 1006:
       return stats.closes_abnormal.add();
     default:

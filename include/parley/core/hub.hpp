@@ -53,6 +53,7 @@ class hub final : public router {
   void online(std::span<const std::string_view> ids, std::vector<bool>& out) const override;
   online_list who(std::size_t max_ids) const override;
   online_list who_contacts(const member& asker, std::size_t max_ids) const override;
+  std::vector<std::shared_ptr<sink>> connections_of(std::string_view id) const override;
   void watch(member& m, std::span<const std::string_view> ids) override;
   // Start time and a counter, in hex.
   message_id next_message_id() override;

@@ -83,6 +83,9 @@ class router {
   // The online ids `asker` may see with --presence-scope contacts: its id's chat partners (ids
   // it has chatted with while both were connected) and the ids its connection watches.
   virtual online_list who_contacts(const member& asker, std::size_t max_ids) const = 0;
+  // The connections of `id` now (none when it is offline): for the admin API, which describes
+  // or closes them outside the router's lock.
+  virtual std::vector<std::shared_ptr<sink>> connections_of(std::string_view id) const = 0;
   // Follows the presence of `ids` and sends `m` one `presence` for each, with its state now.
   virtual void watch(member& m, std::span<const std::string_view> ids) = 0;
   // A message id unique across this server's runs.

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "parley/core/auth_token.hpp"
+#include "parley/core/ban_list.hpp"
 #include "parley/net/ip_limits.hpp"
 #include "parley/net/log_throttle.hpp"
 #include "parley/net/ops_access.hpp"
@@ -35,6 +36,7 @@ struct http_context {
   ip_limits& addresses;                              // safe from any thread
   const store::sqlite_store* store;                  // null without a store
   log_throttle& refusal_log;               // bounds the info lines about refused connections
+  core::ban_list& bans;                    // ids refused at the upgrade (admin API)
   port_role role = port_role::everything;  // which paths this context's port serves
 };
 

@@ -44,6 +44,7 @@ class server {
 
   server_config config_;
   core::hub hub_;
+  core::ban_list bans_;  // the admin API's bans, checked at each upgrade
   // Null without a store. Stopped in ~server once the workers are: its answers go to sessions.
   std::unique_ptr<store::sqlite_store> store_;
   ip_limits addresses_;  // before workers_: their sessions hold slots until they are destroyed

@@ -49,6 +49,8 @@ class ws_session final : public core::sink,
   void start();
   void deliver(protocol::shared_frame frame) override;
   void store_done(protocol::shared_frame last) override;
+  description describe() const override;
+  void request_close(protocol::close_code code, std::string_view reason) override;
   // What another thread sent through worker::post_to: a frame, and whether it ends a store
   // answer (store_done).
   void take_mail(protocol::shared_frame frame, bool store_done);
@@ -114,7 +116,10 @@ class ws_session final : public core::sink,
   ip_limits::slot address_slot_;
   protocol::ws_reader reader_;
   core::chat_connection chat_;
-  std::string partial_;  // the start of a frame not yet complete; empty when idle
+  std::string partial_;           // the start of a frame not yet complete; empty when idle
+  std::int64_t connected_at_ms_;  // Unix milliseconds, for the admin API
+  core::counter messages_in_;     // written on this thread, read by the admin API
+  core::counter messages_out_;
 
   // An idle connection is the common one: its fields are kept small (RSS per connection is
   // one of the server's figures), so "not set" is a sentinel rather than an optional, and the
