@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "parley/app/number_flag.hpp"
+#include "parley/net/ops_access.hpp"
 
 namespace parley::app {
 
@@ -59,6 +60,15 @@ CLI::Validator ip_address_check() {
                "address)";
       },
       "IP");
+}
+
+CLI::Validator listen_address_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (net::parse_listen_address(text)) return {};
+        return text + " is not IP:PORT (127.0.0.1:9100, [::1]:9100)";
+      },
+      "IP:PORT");
 }
 
 constexpr double max_seconds = 24 * 3600;
@@ -136,6 +146,15 @@ void register_flags(CLI::App& cli, net::server_config& c) {
       ->check(in_range(0.01, max_seconds));
   add(cli, "max-watch-ids", c.chat.max_watched_ids, "ids one connection may watch")
       ->check(in_range(std::size_t{1}, std::size_t{1000000}));
+  const std::map<std::string, core::presence_scope> scopes{
+      {"all", core::presence_scope::all},
+      {"contacts", core::presence_scope::contacts},
+      {"off", core::presence_scope::off}};
+  cli.add_option("--presence-scope", c.chat.presence,
+                 "ids `who` lists: all online, contacts (chat partners and watched ids) or off")
+      ->envname(env_name("presence-scope"))
+      ->transform(CLI::CheckedTransformer(scopes, CLI::ignore_case))
+      ->default_str("all");
   add(cli, "max-messages-per-second", c.chat.max_messages_per_second,
       "messages a connection may send per second (bursts of 2 s); over: rate_limited (0: none)")
       ->check(in_range(0.0, 1e9));
@@ -175,6 +194,15 @@ void register_flags(CLI::App& cli, net::server_config& c) {
   certificate->needs(key);
   key->needs(certificate);
   register_store_flags(cli, c.store);
+  add(cli, "metrics-token", c.metrics_token,
+      "bearer token /metrics and /healthz then need (Authorization: Bearer ...); empty: open");
+  add(cli, "admin-listen", c.admin_listen,
+      "IP:PORT of a second port serving only /metrics, /healthz and /admin (the main port: 404)")
+      ->check(listen_address_check());
+  add(cli, "admin-token", c.admin_token,
+      "bearer token of the admin page and API (/admin, /admin/api/...); empty: admin off");
+  add(cli, "max-banned-ids", c.max_banned_ids, "ids banned at once through the admin API")
+      ->check(in_range(std::size_t{1}, std::size_t{10000000}));
   add(cli, "log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 }

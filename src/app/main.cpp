@@ -148,6 +148,10 @@ int main(int argc, char** argv) {
   // Printed at every log level: scripts and tests read the port from it.
   auto level = spdlog::get_level();
   spdlog::set_level(spdlog::level::info);
+  if (auto admin = server->admin_endpoint()) {
+    spdlog::info("admin port on {} (/metrics, /healthz{})", url_of(*admin, false),
+                 config.admin_token.empty() ? "" : ", /admin");
+  }
   spdlog::info("listening on {} (static files: {} [{}], threads: {}, max connections: {})",
                url_of(server->local_endpoint(), config.tls()), config.static_dir, static_origin,
                thread_count(config.threads), config.max_connections);

@@ -133,7 +133,17 @@ void chat_connection::handle(const file_request& file, const moment& at) {
 }
 
 void chat_connection::handle(const who_request& who, const moment&) {
-  router::online_list list = router_.who(limits_.max_who_ids);
+  router::online_list list{{}, 0};
+  switch (limits_.presence) {
+    case presence_scope::all:
+      list = router_.who(limits_.max_who_ids);
+      break;
+    case presence_scope::contacts:
+      list = router_.who_contacts(member_, limits_.max_who_ids);
+      break;
+    case presence_scope::off:
+      break;
+  }
   std::vector<std::string_view> ids(list.ids.begin(), list.ids.end());
   reply(who_frame(ids, list.total, who.cid));
 }

@@ -53,7 +53,9 @@ void hub::join(member& m) {
     auto self = m.self_ref.lock();
     if (m.joined || !self) return;
     m.joined = true;
-    online_entry& entry = online_[m.id];
+    auto [slot, added] = online_.try_emplace(m.id);
+    online_entry& entry = slot->second;
+    if (added) entry.id = slot->first;
     m.entry = &entry;
     entry.connections.push_back(std::move(self));
     if (entry.connections.size() == 1) {
@@ -213,6 +215,31 @@ router::online_list hub::who(std::size_t max_ids) const {
     list.ids.push_back(id);
   }
   return list;
+}
+
+router::online_list hub::who_contacts(const member& asker, std::size_t max_ids) const {
+  std::vector<std::string_view> ids;
+  std::lock_guard lock(mutex_);
+  if (asker.entry && asker.entry->partners) {
+    for (const online_entry* partner : *asker.entry->partners)
+      ids.push_back(partner->id);  // partners are online: an entry leaves its partners' sets
+  }
+  for (const std::string& id : asker.watching) {
+    if (auto found = online_.find(id); found != online_.end()) ids.push_back(found->first);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  online_list list{{}, ids.size()};
+  ids.resize(std::min(ids.size(), max_ids));
+  list.ids.assign(ids.begin(), ids.end());
+  return list;
+}
+
+std::vector<std::shared_ptr<sink>> hub::connections_of(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  auto found = online_.find(id);
+  if (found == online_.end()) return {};
+  return {found->second.connections.begin(), found->second.connections.end()};
 }
 
 void hub::watch(member& m, std::span<const std::string_view> ids) {

@@ -12,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "parley/core/clock.hpp"
+#include "parley/net/admin_api.hpp"
 #include "parley/net/io_errors.hpp"
 #include "parley/net/metrics.hpp"
 #include "parley/net/ws_session.hpp"
@@ -65,6 +66,18 @@ http::message_generator text_response(const http_request& request, http::status 
   if (request.method() != http::verb::head) response.body() = body;
   response.prepare_payload();
   if (request.method() == http::verb::head) response.content_length(body.size());
+  return response;
+}
+
+// 401 with the challenge RFC 6750 asks for; the connection stays open for the next request.
+http::message_generator unauthorized(const http_request& request, std::string_view reason) {
+  http::response<http::string_body> response{http::status::unauthorized, request.version()};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set(http::field::www_authenticate, "Bearer realm=\"parley\"");
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  if (request.method() != http::verb::head) response.body() = reason;
+  response.prepare_payload();
   return response;
 }
 
@@ -131,7 +144,9 @@ asio::awaitable<void> http_session::serve() {
     http_request request = parser.release();
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
-    if (is_websocket_path(path)) co_return co_await upgrade(std::move(request), path);
+    if (is_websocket_path(path) && serves(context_.role, path)) {
+      co_return co_await upgrade(std::move(request), path);
+    }
     if (address_refusal_) co_return co_await refuse(*address_refusal_);
     http::message_generator response = respond(request);
     bool keep_alive = response.keep_alive();
@@ -196,6 +211,12 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
   }
   auto token_deadline = authenticate(request, *id);
   if (auto* refusal = std::get_if<handshake_refusal>(&token_deadline)) return *refusal;
+  if (auto until = context_.bans.banned_until(*id, core::unix_millis())) {
+    return handshake_refusal{http::status::forbidden, "banned\n",
+                             "id " + *id + " is banned for " +
+                                 std::to_string((*until - core::unix_millis() + 999) / 1000) +
+                                 " s more (admin API)"};
+  }
   if (auto refusal = check_upgrade(request)) return *refusal;
   if (worker_.hub().connection_count() >= worker_.config().max_connections) {
     return handshake_refusal{
@@ -294,6 +315,9 @@ asio::awaitable<void> http_session::upgrade(http_request request, std::string_vi
 http::message_generator http_session::respond(const http_request& request) {
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
+  if (!serves(context_.role, path))
+    return text_response(request, http::status::not_found, "not found\n");
+  if (path == "/admin" || path.starts_with("/admin/")) return admin(request, path);
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     http::response<http::string_body> response{http::status::method_not_allowed, request.version()};
     response.set(http::field::allow, "GET, HEAD");
@@ -303,8 +327,13 @@ http::message_generator http_session::respond(const http_request& request) {
     response.prepare_payload();
     return response;
   }
-  if (path == "/healthz") return health(request);
-  if (path == "/metrics") return metrics(request);
+  if (path == "/healthz" || path == "/metrics") {
+    if (!worker_.config().metrics_token.empty() &&
+        !has_bearer(request, worker_.config().metrics_token)) {
+      return unauthorized(request, "this path needs Authorization: Bearer <--metrics-token>\n");
+    }
+    return path == "/healthz" ? health(request) : metrics(request);
+  }
   std::optional<std::filesystem::path> file;
   if (path == "/" || path == "/index.html") {
     file = context_.files.resolve("index.html");
@@ -372,6 +401,30 @@ http::message_generator http_session::health(const http_request& request) {
   if (request.method() != http::verb::head) response.body() = std::move(body);
   response.prepare_payload();
   return response;
+}
+
+http::message_generator http_session::admin(const http_request& request, std::string_view path) {
+  const std::string& token = worker_.config().admin_token;
+  if (token.empty()) return text_response(request, http::status::not_found, "not found\n");
+  if (path == "/admin" || path == "/admin/") {
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      return text_response(request, http::status::method_not_allowed, "method not allowed\n");
+    }
+    // The page holds no data: it asks the API, with the token the operator types in.
+    auto file = context_.files.resolve("admin.html");
+    if (!file) return text_response(request, http::status::not_found, "not found\n");
+    return serve_file(request, *file);
+  }
+  if (!path.starts_with("/admin/api/")) {
+    return text_response(request, http::status::not_found, "not found\n");
+  }
+  if (!has_bearer(request, token)) {
+    if (context_.refusal_log.admit(std::chrono::steady_clock::now())) {
+      spdlog::info("admin {}: refused {}: no or wrong bearer token (--admin-token)", peer_, path);
+    }
+    return unauthorized(request, "the admin API needs Authorization: Bearer <--admin-token>\n");
+  }
+  return admin_api(request, path, {worker_.hub(), context_.bans, context_.workers, token}, peer_);
 }
 
 http::message_generator http_session::metrics(const http_request& request) {

@@ -111,6 +111,7 @@ std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, con
   closes("too_slow", [](const counters& c) -> const counter& { return c.closes_slow_consumer; });
   closes("ping_timeout", [](const counters& c) -> const counter& { return c.closes_ping_timeout; });
   closes("abnormal", [](const counters& c) -> const counter& { return c.closes_abnormal; });
+  closes("kicked", [](const counters& c) -> const counter& { return c.closes_kicked; });
   if (store) render_store(out, *store);
   return out;
 }

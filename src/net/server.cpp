@@ -17,6 +17,7 @@ unsigned thread_count(unsigned configured) {
 
 server::server(server_config config)
     : config_(std::move(config)),
+      bans_(config_.max_banned_ids),
       addresses_(config_),
       files_(config_.static_dir),
       origins_(config_.allowed_origins) {
@@ -29,10 +30,17 @@ server::server(server_config config)
     workers_.push_back(std::make_unique<worker>(config_, hub_, store_.get()));
   }
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
-  http_.emplace(http_context{files_, origins_, tokens_ ? &*tokens_ : nullptr,
-                             std::chrono::steady_clock::now(), workers_,
-                             tls_ ? tls_->native() : nullptr, addresses_, store_.get(), refusal_log_});
+  http_.emplace(http_context{
+      files_, origins_, tokens_ ? &*tokens_ : nullptr, std::chrono::steady_clock::now(), workers_,
+      tls_ ? tls_->native() : nullptr, addresses_, store_.get(), refusal_log_, bans_});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
+  if (auto admin = parse_listen_address(config_.admin_listen)) {
+    http_->role = port_role::public_only;
+    admin_http_.emplace(*http_);
+    admin_http_->role = port_role::ops_only;
+    admin_http_->tls = nullptr;  // the operator's port is plain HTTP, on a private address
+    admin_listener_ = std::make_unique<listener>(workers_, *admin_http_, *admin);
+  }
   drain_timer_.emplace(workers_.front()->io());
 }
 
@@ -45,8 +53,14 @@ server::~server() {
   store_.reset();  // its last answers are posted to the stopped workers, then dropped with them
 }
 
+std::optional<asio::ip::tcp::endpoint> server::admin_endpoint() const {
+  if (!admin_listener_) return std::nullopt;
+  return admin_listener_->local_endpoint();
+}
+
 void server::run() {
   listener_->start();
+  if (admin_listener_) admin_listener_->start();
   for (std::size_t i = 1; i < workers_.size(); ++i) {
     threads_.emplace_back([w = workers_[i].get()] { w->run(); });
   }
@@ -60,6 +74,7 @@ void server::run() {
 
 void server::stop(double drain_seconds) {
   listener_->stop();
+  if (admin_listener_) admin_listener_->stop();
   // Messages already read are committed and acked before the connections close.
   if (store_) store_->flush(std::chrono::milliseconds(static_cast<int>(drain_seconds * 500)));
   for (auto& w : workers_)

@@ -33,7 +33,8 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       chat_(owner.hub(), owner.store(), std::move(id), *this, owner.parser(), owner.config().chat,
             owner.stats()),
       partial_(std::move(received)),
-      liveness_(token_expires_at) {}
+      liveness_(token_expires_at),
+      connected_at_s_(static_cast<std::uint32_t>(core::unix_millis() / 1000)) {}
 
 ws_session::~ws_session() = default;
 
@@ -178,6 +179,7 @@ template <typename Handle>
 void ws_session::on_message(Handle handle) {
   if (close_.closing()) return;
   worker_.stats().messages_in.add();
+  messages_in_.fetch_add(1, std::memory_order_relaxed);
   handle();
   if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
 }
@@ -212,6 +214,7 @@ void ws_session::enqueue(protocol::shared_frame frame) {
   if (!close_.open()) return;
   auto verdict = outbox_.push(std::move(frame), worker_.config());
   worker_.stats().messages_out.add();
+  messages_out_.fetch_add(1, std::memory_order_relaxed);
   worker_.stats().outbox_peak_bytes.raise_to(outbox_.bytes());
   if (verdict == outbox::verdict::over_hard) {
     spdlog::warn("slow reader id={} peer={}: {} unsent bytes over the limit", chat_.id(), peer_,
@@ -258,6 +261,17 @@ void ws_session::wait_writable() {
 }
 
 // ---- closing and deadlines
+
+core::sink::description ws_session::describe() const {
+  return {peer_, std::int64_t{connected_at_s_} * 1000, messages_in_.load(std::memory_order_relaxed),
+          messages_out_.load(std::memory_order_relaxed)};
+}
+
+void ws_session::request_close(close_code code, std::string_view reason) {
+  asio::post(worker_.io(), [self = shared_from_this(), code, reason = std::string(reason)] {
+    self->close(code, reason);
+  });
+}
 
 void ws_session::close(close_code code, std::string_view reason) {
   if (close_.begin(code, close_deadline())) send_close(code, reason);
@@ -323,6 +337,8 @@ void ws_session::count_close(std::uint16_t code) {
       return stats.closes_slow_consumer.add();
     case static_cast<std::uint16_t>(close_code::ping_timeout):
       return stats.closes_ping_timeout.add();
+    case static_cast<std::uint16_t>(close_code::kicked):
+      return stats.closes_kicked.add();
     case 1006:
       return stats.closes_abnormal.add();
     default:

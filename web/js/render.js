@@ -67,7 +67,8 @@ export function messageNode(message) {
   const body = message.file ? fileBody(message.file) : el('p', { class: 'text' }, message.text);
   const meta = el('p', { class: 'meta' }, el('time', {}, formatTime(message.ts)));
   if (message.mine) meta.append(el('span', { class: 'status' }));
-  const node = el('li', { class: `msg ${message.mine ? 'mine' : 'theirs'}` },
+  // role="log" on the list takes its list semantics away: each message is an article in it.
+  const node = el('li', { class: `msg ${message.mine ? 'mine' : 'theirs'}`, role: 'article' },
     el('span', { class: 'visually-hidden' }, message.mine ? 'You: ' : `${message.from}: `),
     el('div', { class: 'bubble' }, body), meta);
   if (message.mine) setStatus(node, message.status ?? 'sending');
@@ -85,7 +86,7 @@ export function setStatus(node, status, detail = '') {
 
 /** A centred line in a conversation ("Client #1001 left the chat"); `tone` error for problems. */
 export function systemNode(text, tone = 'info') {
-  return el('li', { class: `msg system ${tone}` }, el('p', {}, text));
+  return el('li', { class: `msg system ${tone}`, role: 'article' }, el('p', {}, text));
 }
 
 function fileBody(file) {

@@ -23,6 +23,9 @@ struct chat_limits {
   double max_bytes_per_second = 32.0 * 1024 * 1024;
   // Messages refused in a row for the rate before the connection is closed (1008).
   std::size_t max_rate_strikes = 100;
+  // What `who` lists: every online id (the public demo), or only the asker's contacts, or
+  // nothing (a support widget: customers must not learn of each other).
+  presence_scope presence = presence_scope::all;
 };
 
 // The chat protocol of one connection, with no I/O: turns the client's messages into router and

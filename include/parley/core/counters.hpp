@@ -36,6 +36,7 @@ struct counters {
   counter closes_protocol;                  // 1002, 1007, 1009
   counter closes_slow_consumer;             // 4008
   counter closes_ping_timeout;              // 4000
+  counter closes_kicked;                    // 4003: an operator's kick or ban
   counter closes_abnormal;                  // connection lost without a close handshake (1006)
   counter outbox_peak_bytes;                // the most unsent bytes one connection has held
   counter connections_opened;

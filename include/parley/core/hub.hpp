@@ -29,6 +29,7 @@ struct online_entry {
 
   boost::container::small_vector<std::shared_ptr<sink>, 1> connections;
   std::unique_ptr<partner_set> partners;
+  std::string_view id;  // the hub's key for this entry (its map's nodes do not move)
 
   void add_partner(online_entry* other);
   void remove_partner(online_entry* other);
@@ -51,6 +52,8 @@ class hub final : public router {
   bool online(std::string_view id) const override;
   void online(std::span<const std::string_view> ids, std::vector<bool>& out) const override;
   online_list who(std::size_t max_ids) const override;
+  online_list who_contacts(const member& asker, std::size_t max_ids) const override;
+  std::vector<std::shared_ptr<sink>> connections_of(std::string_view id) const override;
   void watch(member& m, std::span<const std::string_view> ids) override;
   // Start time and a counter, in hex.
   message_id next_message_id() override;

@@ -14,6 +14,10 @@ namespace parley::core {
 
 struct online_entry;
 
+// What `who` shows a client (--presence-scope): every online id, only its contacts (chat
+// partners and watched ids), or nothing. `watch` answers for named ids in every scope.
+enum class presence_scope { all, contacts, off };
+
 // One connection's place in the router, owned by the connection. The router holds a strong
 // reference to the sink from join() to leave() (taken from `self_ref`), so that it can deliver
 // outside its lock; the connection itself never holds one, so nothing keeps it alive in a cycle.
@@ -74,7 +78,14 @@ class router {
   virtual bool online(std::string_view id) const = 0;
   // online(id) of each of `ids`, into `out` (resized), read under one lock: a store's batch.
   virtual void online(std::span<const std::string_view> ids, std::vector<bool>& out) const = 0;
+  // Every online id (`who` with --presence-scope all).
   virtual online_list who(std::size_t max_ids) const = 0;
+  // The online ids `asker` may see with --presence-scope contacts: its id's chat partners (ids
+  // it has chatted with while both were connected) and the ids its connection watches.
+  virtual online_list who_contacts(const member& asker, std::size_t max_ids) const = 0;
+  // The connections of `id` now (none when it is offline): for the admin API, which describes
+  // or closes them outside the router's lock.
+  virtual std::vector<std::shared_ptr<sink>> connections_of(std::string_view id) const = 0;
   // Follows the presence of `ids` and sends `m` one `presence` for each, with its state now.
   virtual void watch(member& m, std::span<const std::string_view> ids) = 0;
   // A message id unique across this server's runs.

@@ -1,4 +1,8 @@
 #pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
 #include "parley/protocol/ws_frame.hpp"
 
 namespace parley::core {
@@ -9,6 +13,14 @@ namespace parley::core {
 // Calls from one thread reach the connection in the order made.
 class sink {
  public:
+  // What an operator sees of one connection (the admin API).
+  struct description {
+    std::string peer;                  // the client's address and port
+    std::int64_t connected_at_ms = 0;  // Unix milliseconds
+    std::uint64_t messages_in = 0;     // messages received from the client
+    std::uint64_t messages_out = 0;    // frames queued to it
+  };
+
   virtual ~sink() = default;
   virtual void deliver(protocol::shared_frame frame) = 0;
   // The store has answered one request of this connection in full: `last`, when given, is the
@@ -16,6 +28,11 @@ class sink {
   virtual void store_done(protocol::shared_frame last = nullptr) {
     if (last) deliver(std::move(last));
   }
+  // From any thread; reads what the connection counts with relaxed loads.
+  virtual description describe() const = 0;
+  // Asks the connection to close with `code` (an operator's kick), from any thread: it starts
+  // the close handshake on its own thread, and leaves the router there (partners get `left`).
+  virtual void request_close(protocol::close_code code, std::string_view reason) = 0;
 };
 
 }  // namespace parley::core

@@ -12,8 +12,10 @@
 #include <variant>
 
 #include "parley/core/auth_token.hpp"
+#include "parley/core/ban_list.hpp"
 #include "parley/net/ip_limits.hpp"
 #include "parley/net/log_throttle.hpp"
+#include "parley/net/ops_access.hpp"
 #include "parley/net/origin_policy.hpp"
 #include "parley/net/static_files.hpp"
 #include "parley/net/transport.hpp"
@@ -33,7 +35,9 @@ struct http_context {
   SSL_CTX* tls;                                      // null: plain HTTP and WebSocket
   ip_limits& addresses;                              // safe from any thread
   const store::sqlite_store* store;                  // null without a store
-  log_throttle& refusal_log;  // bounds the info lines about refused connections
+  log_throttle& refusal_log;               // bounds the info lines about refused connections
+  core::ban_list& bans;                    // ids refused at the upgrade (admin API)
+  port_role role = port_role::everything;  // which paths this context's port serves
 };
 
 // One HTTP connection: serves pages, /healthz and errors with keep-alive, and hands the
@@ -75,6 +79,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
                                                    const std::filesystem::path& file);
   boost::beast::http::message_generator health(const http_request& request);
   boost::beast::http::message_generator metrics(const http_request& request);
+  // /admin and /admin/api/...: off (404) without --admin-token.
+  boost::beast::http::message_generator admin(const http_request& request, std::string_view path);
   boost::asio::awaitable<void> refuse_plain_http();
   boost::asio::awaitable<void> send_error(boost::beast::http::status status,
                                           std::string_view reason);
@@ -91,6 +97,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
   ip_limits::slot address_slot_;                      // empty for an exempt (loopback) peer
   std::optional<handshake_refusal> address_refusal_;  // set instead when refused at accept
 };
+
+// 401 with `WWW-Authenticate: Bearer`, keeping the connection.
+boost::beast::http::message_generator unauthorized(const http_request& request,
+                                                   std::string_view reason);
 
 // A plain-text response.
 boost::beast::http::message_generator text_response(const http_request& request,

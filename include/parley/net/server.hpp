@@ -28,6 +28,8 @@ class server {
   ~server();
 
   boost::asio::ip::tcp::endpoint local_endpoint() const { return listener_->local_endpoint(); }
+  // The --admin-listen port, when there is one.
+  std::optional<boost::asio::ip::tcp::endpoint> admin_endpoint() const;
 
   // Serves until stop() and returns once every thread has ended. Runs the first worker on
   // the calling thread.
@@ -42,6 +44,7 @@ class server {
 
   server_config config_;
   core::hub hub_;
+  core::ban_list bans_;  // the admin API's bans, checked at each upgrade
   // Null without a store. Stopped in ~server once the workers are: its answers go to sessions.
   std::unique_ptr<store::sqlite_store> store_;
   ip_limits addresses_;  // before workers_: their sessions hold slots until they are destroyed
@@ -54,7 +57,9 @@ class server {
   // refused and why, too few for a flood of refusals to fill the disk.
   log_throttle refusal_log_{20};
   std::optional<http_context> http_;
+  std::optional<http_context> admin_http_;  // with --admin-listen: the operator's port
   std::unique_ptr<listener> listener_;
+  std::unique_ptr<listener> admin_listener_;
   std::vector<std::thread> threads_;
   std::optional<boost::asio::steady_timer> drain_timer_;  // on the first worker
 };

@@ -61,6 +61,17 @@ struct server_config {
   std::string tls_certificate_file;
   std::string tls_key_file;
   std::string log_level = "info";
+  // Set: /metrics and /healthz need `Authorization: Bearer <it>` (401 otherwise). Empty: open,
+  // as a local demo and most scrapers expect.
+  std::string metrics_token;
+  // Set ("127.0.0.1:9100"): a second port that serves only /metrics, /healthz and /admin, which
+  // the main port then answers 404. Empty: the main port serves them.
+  std::string admin_listen;
+  // Set: the admin page and API (/admin, /admin/api/...) are on, and the API needs
+  // `Authorization: Bearer <it>`. Empty: /admin answers 404 (kicks and bans are powers).
+  std::string admin_token;
+  // Ids banned at once (--admin-token's ban); about 100 bytes each. More: the ban is refused.
+  std::size_t max_banned_ids = 10000;
   core::chat_limits chat;     // who/watch limits; max_text_bytes mirrored from above
   store::store_config store;  // the durable store (protocol-v2)
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -54,6 +55,8 @@ class ws_session final : public core::sink,
   void start();
   void deliver(protocol::shared_frame frame) override;
   void store_done(protocol::shared_frame last) override;
+  description describe() const override;
+  void request_close(protocol::close_code code, std::string_view reason) override;
   // What another thread sent through worker::post_to: a frame, and whether it ends a store
   // answer (store_done).
   void take_mail(protocol::shared_frame frame, bool store_done);
@@ -131,6 +134,11 @@ class ws_session final : public core::sink,
   close_state close_;
   bool waiting_writable_ = false;  // the poller will say when the socket takes more
   bool flush_pending_ = false;     // the worker will flush() at the end of this turn
+  // For the admin API and the close log line: 32 bits each, so that they fill the padding
+  // an idle connection pays anyway. Written on this thread, read from any.
+  std::uint32_t connected_at_s_;  // Unix seconds
+  std::atomic<std::uint32_t> messages_in_{0};
+  std::atomic<std::uint32_t> messages_out_{0};
 };
 
 }  // namespace parley::net

@@ -31,6 +31,7 @@ enum class close_code : std::uint16_t {
   internal_error = 1011,
   ping_timeout = 4000,   // no pong nor any frame within --ping-timeout after a ping
   token_expired = 4001,  // the token the connection was opened with has expired
+  kicked = 4003,         // an operator closed the id's connections (admin API kick or ban)
   too_slow = 4008,       // outbox over --max-outbox-bytes, or over the soft limit too long
 };
 

@@ -446,3 +446,52 @@ TEST_F(Hub, ConcurrentSendersJoinersAndLeavers) {
 
 }  // namespace
 }  // namespace parley::core
+
+namespace parley::core {
+namespace {
+
+class HubContacts : public testing::Test {
+ protected:
+  std::unique_ptr<connection> join(const std::string& id) {
+    auto c = std::make_unique<connection>(id);
+    h.join(c->m);
+    return c;
+  }
+  static std::set<std::string> ids(const router::online_list& list) {
+    return {list.ids.begin(), list.ids.end()};
+  }
+  hub h;
+};
+
+TEST_F(HubContacts, ListsPartnersAndOnlineWatchedIdsOnce) {
+  auto me = join("me"), partner = join("partner"), watched = join("watched"), other = join("x");
+  EXPECT_EQ(h.who_contacts(me->m, 10).total, 0u);
+  h.route(me->m, "partner", protocol::chat_message_frame("me", "partner", "hi", "m1", 1));
+  std::string_view watch[] = {"watched", "partner", "gone"};
+  h.watch(me->m, watch);
+  auto list = h.who_contacts(me->m, 10);
+  EXPECT_EQ(ids(list), (std::set<std::string>{"partner", "watched"}));
+  EXPECT_EQ(list.total, 2u);
+  EXPECT_EQ(ids(h.who_contacts(partner->m, 10)), std::set<std::string>{"me"});
+  EXPECT_EQ(h.who_contacts(other->m, 10).total, 0u);
+  list = h.who_contacts(me->m, 1);
+  EXPECT_EQ(list.ids.size(), 1u);
+  EXPECT_EQ(list.total, 2u);
+  h.leave(partner->m);
+  EXPECT_EQ(ids(h.who_contacts(me->m, 10)), std::set<std::string>{"watched"});
+}
+
+TEST_F(HubContacts, ConnectionsOfAnIdAreItsSinks) {
+  auto a1 = join("a"), a2 = join("a"), b = join("b");
+  auto sinks = h.connections_of("a");
+  ASSERT_EQ(sinks.size(), 2u);
+  EXPECT_TRUE(h.connections_of("nobody").empty());
+  for (const auto& s : sinks)
+    s->request_close(protocol::close_code::kicked, "kicked");
+  EXPECT_EQ(a1->out->close_requested(), protocol::close_code::kicked);
+  EXPECT_EQ(a2->out->close_requested(), protocol::close_code::kicked);
+  EXPECT_FALSE(b->out->close_requested());
+}
+
+}  // namespace
+}  // namespace parley::core

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -213,12 +214,22 @@ class recording_sink : public core::sink {
     std::lock_guard lock(mutex_);
     frames_.clear();
   }
+  description describe() const override { return {"test", 0, 0, count()}; }
+  void request_close(protocol::close_code code, std::string_view) override {
+    std::lock_guard lock(mutex_);
+    close_requested_ = code;
+  }
+  std::optional<protocol::close_code> close_requested() const {
+    std::lock_guard lock(mutex_);
+    return close_requested_;
+  }
 
  private:
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::vector<protocol::shared_frame> frames_;
   std::size_t answers_ = 0;
+  std::optional<protocol::close_code> close_requested_;
 };
 
 // A JSON object from its text, for comparing a frame with an expected object.
