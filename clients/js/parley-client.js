@@ -234,9 +234,15 @@ export class ParleyClient extends EventTarget {
     }
   }
 
-  /** Closes the current socket as if the network dropped it (it redials). For tests and "retry now". */
+  /**
+   * Drops the current socket as if the network failed (the `ws` socket is destroyed without a
+   * close handshake; a browser's is closed), then redials with backoff. For tests and for an
+   * application that knows the network changed.
+   */
   dropConnection() {
-    if (this.#socket) this.#lost({ code: 4999, reason: 'dropped by the application' });
+    if (!this.#socket) return;
+    this.#socket.terminate?.();
+    this.#lost({ code: 1006, reason: 'dropped by the application' });
   }
 
   #startPing() {
