@@ -10,11 +10,13 @@ import { backoffDelay } from './backoff.js';
 import { Conversations } from './conversations.js';
 import { decodeFile, encodeFile, toBytes, utf8Length } from './frames.js';
 import { Outbox } from './outbox.js';
+import { resume } from './resume.js';
 
 export { backoffDelay } from './backoff.js';
 export { Conversations } from './conversations.js';
 export { decodeFile, encodeFile } from './frames.js';
 export { Outbox, RETRIED_ERRORS } from './outbox.js';
+export { resume } from './resume.js';
 
 /**
  * @typedef {object} ParleyClientOptions
@@ -25,10 +27,12 @@ export { Outbox, RETRIED_ERRORS } from './outbox.js';
  *   asked before each dial (a fresh token after 4001)
  * @property {typeof WebSocket} [WebSocket] the class to use; default globalThis.WebSocket,
  *   else the `ws` package, imported when first needed (Node 20)
- * @property {number} [backoffBaseMs=250] @property {number} [backoffMaxMs=30000]
+ * @property {number} [backoffBaseMs=250] the first redial's delay ceiling (it doubles)
+ * @property {number} [backoffMaxMs=30000] the delay ceiling never grows past this
  * @property {number} [pingIntervalMs=15000] send {"type":"ping"} this often while online
  * @property {number} [idleTimeoutMs=25000] no frame at all for this long: close and redial
- * @property {number} [maxOutboxMessages=1000] @property {number} [maxOutboxBytes=16777216]
+ * @property {number} [maxOutboxMessages=1000] unacked messages at most (send() throws past it)
+ * @property {number} [maxOutboxBytes=16777216] their bytes at most
  * @property {number} [maxTextBytes=65536] a longer text fails locally (too_large)
  * @property {number} [typingThrottleMs=3000] at most one `typing` per peer this often
  * @property {number} [typingExpiryMs=5000] a received `typing` lasts this long
@@ -102,6 +106,7 @@ export class ParleyClient extends EventTarget {
   close() {
     this.#closedByUser = true;
     this.#dropSocket(1000, 'closed by the application');
+    for (const from of [...this.#typingTimers.keys()]) this.#clearTyping(from, false);
     this.#setState('offline', { reason: 'closed' });
   }
 
@@ -245,13 +250,19 @@ export class ParleyClient extends EventTarget {
     this.#lost({ code: 1006, reason: 'dropped by the application' });
   }
 
+  // While online: a {"type":"ping"} every pingIntervalMs (its pong, like any frame, proves the
+  // server alive), and a check every quarter of idleTimeoutMs, so a silent server is given up
+  // within 1.25 idleTimeoutMs.
   #startPing() {
-    this.#lastHeard = Date.now();
     const { pingIntervalMs, idleTimeoutMs } = this.#options;
+    let lastPing = this.#lastHeard = Date.now();
     this.#pingTimer = setInterval(() => {
-      if (Date.now() - this.#lastHeard > idleTimeoutMs) this.#lost({ reason: 'no frame from the server' });
-      else this.#write({ type: 'ping' });
-    }, Math.min(pingIntervalMs, idleTimeoutMs / 2));
+      const now = Date.now();
+      if (now - this.#lastHeard > idleTimeoutMs) return this.#lost({ reason: 'no frame from the server' });
+      if (now - lastPing < pingIntervalMs) return;
+      lastPing = now;
+      this.#write({ type: 'ping' });
+    }, Math.min(pingIntervalMs, idleTimeoutMs / 4));
   }
 
   #write(frame) {
@@ -369,45 +380,24 @@ export class ParleyClient extends EventTarget {
     if (emit) this.#emit('typing', { from, active: false });
   }
 
-  // ---- resume: conversations, then history after what is held ----
+  // ---- resume (resume.js) ----
 
   async #resume(generation) {
     try {
-      const items = await this.#listAll();
-      const plan = [];
-      for (const item of items) {
-        const after = this.conversations.list(item);
-        this.#onReceipt(item.with, item.peer_delivered ?? 0, 'delivered', false);
-        this.#onReceipt(item.with, item.peer_read ?? 0, 'read', false);
-        if (after !== null) plan.push([item.with, after]);
-      }
-      this.#emit('conversations', { items });
-      for (const [peer, after] of plan) await this.#fetchAfter(peer, after);
-      if (generation === this.#generation) this.#emit('synced', {});
+      const items = await resume({
+        listConversations: (page) => this.listConversations(page),
+        history: (peer, page) => this.history(peer, page),
+        conversations: this.conversations,
+        pageSize: this.#options.pageSize,
+        onItem: (item) => {
+          this.#onReceipt(item.with, item.peer_delivered ?? 0, 'delivered', false);
+          this.#onReceipt(item.with, item.peer_read ?? 0, 'read', false);
+        },
+        onListed: (items) => generation === this.#generation && this.#emit('conversations', { items }),
+      });
+      if (generation === this.#generation) this.#emit('synced', { conversations: items.length });
     } catch (error) {
       if (generation === this.#generation) this.#emit('error', { code: 'resume', message: String(error.message) });
-    }
-  }
-
-  async #listAll() {
-    const items = [];
-    let page = await this.listConversations({ limit: this.#options.pageSize });
-    items.push(...page.items);
-    while (page.more && page.items.length > 0) {
-      const before_ts = page.items[page.items.length - 1].last_ts;
-      page = await this.listConversations({ limit: this.#options.pageSize, before_ts });
-      items.push(...page.items);
-    }
-    return items;
-  }
-
-  async #fetchAfter(peer, after) {
-    for (let page = { more: true }; page.more;) {
-      page = await this.history(peer, { after, limit: this.#options.pageSize });
-      if (page.first_seq > after + 1) this.conversations.skipTo(peer, page.first_seq);
-      const held = this.conversations.held(peer);
-      if (page.count === 0 || held <= after) break; // nothing new (retention moved first_seq)
-      after = held;
     }
   }
 
