@@ -30,8 +30,8 @@ async function server(dir) {
 }
 
 // A client whose URL is read before each dial, so it follows a server restarted on a new port.
-function client(id, target) {
-  const c = new ParleyClient({ url: () => target.url, id, WebSocket, backoffBaseMs: 20,
+function client(id, target, { lazyWs = false } = {}) {
+  const c = new ParleyClient({ url: () => target.url, id, WebSocket: lazyWs ? undefined : WebSocket, backoffBaseMs: 20,
     backoffMaxMs: 300, pingIntervalMs: 2000, idleTimeoutMs: 6000 });
   c.received = [];
   c.addEventListener('message', (e) => { if (!e.detail.mine) c.received.push(e.detail); });
@@ -132,12 +132,25 @@ test('a server restart (new process, same data dir) resumes; a new data dir rese
   await third.stop();
 });
 
-test('read markers reach the sender as a receipt and the reader`s other tab as read', { timeout: 30000 }, async () => {
+test('read sync across tabs, receipts, files, presence, typing and who', { timeout: 30000 }, async () => {
   const target = await server(dataDir());
   const alice = client('alice', target);
   const bob = client('bob', target);
-  const bobTab = client('bob', target);
+  const bobTab = client('bob', target, { lazyWs: true }); // Node 20: the library imports ws itself
   await Promise.all([online(alice), online(bob), online(bobTab)]);
+  const presence = [];
+  alice.addEventListener('presence', (e) => presence.push(e.detail));
+  alice.watch(['bob', 'nobody']);
+  await until(() => presence.length === 2, 10000);
+  assert.equal(alice.online('bob'), true);
+  assert.equal(alice.online('nobody'), false);
+  const typing = [];
+  alice.addEventListener('typing', (e) => typing.push(e.detail));
+  bob.typing('alice');
+  await until(() => typing.length === 1, 10000);
+  assert.deepEqual([typing[0].from, typing[0].active], ['bob', true]);
+  const who = await alice.who();
+  assert.deepEqual([...who.online].sort(), ['alice', 'bob']);
   const message = alice.send('bob', 'read me');
   await until(() => bob.received.length === 1 && bobTab.received.length === 1, 10000);
   assert.equal(bobTab.unread('alice'), 1);

@@ -1,6 +1,7 @@
-// Starts the real parley binary (PARLEY_BINARY, else /work/main/build/parley, else the repo's
-// build/parley) on 127.0.0.1, port 0 unless given, with the SQLite store in `dataDir`, and
-// reads its port from the log line "listening on http://127.0.0.1:PORT". Every wait is bounded.
+// Starts the real parley binary (PARLEY_BINARY; unset: the repo's build/parley, else
+// /work/main/build/parley) on 127.0.0.1, port 0 unless given, with the SQLite store in
+// `dataDir`, and reads its port from the log line "listening on http://127.0.0.1:PORT".
+// Every wait is bounded.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +10,12 @@ import path from 'node:path';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export function parleyBinary() {
-  const candidates = [process.env.PARLEY_BINARY, path.join(here, '../../../build/parley'),
-    '/work/main/build/parley'];
-  const found = candidates.find((c) => c && existsSync(c));
+  const chosen = process.env.PARLEY_BINARY;
+  if (chosen) {
+    if (!existsSync(chosen)) throw new Error(`PARLEY_BINARY=${chosen} does not exist`);
+    return chosen;
+  }
+  const found = [path.join(here, '../../../build/parley'), '/work/main/build/parley'].find(existsSync);
   if (!found) throw new Error('no parley binary: set PARLEY_BINARY');
   return found;
 }
