@@ -129,7 +129,9 @@ export class Outbox {
   /**
    * A receipt from `peer`: every message up to `seq` reached it (delivered) or was read.
    * Returns the messages whose state moved.
-   * @param {string} peer @param {number} seq @param {'delivered'|'read'} status
+   * @param {string} peer
+   * @param {number} seq
+   * @param {'delivered'|'read'} status
    * @returns {OutgoingMessage[]}
    */
   receipt(peer, seq, status) {

@@ -57,13 +57,16 @@ export { resume } from './resume.js';
  * - `error`   {code, message, cid?} an error frame that is not about a queued message
  */
 export class ParleyClient extends EventTarget {
+  /** @type {Required<Omit<ParleyClientOptions, 'token'|'WebSocket'>> & ParleyClientOptions} */
   #options;
+  /** @type {(WebSocket & {terminate?: () => void}) | null} */
   #socket = null;
   #state = 'offline';
   #attempt = 0; // dials in a row that did not reach `welcome`
   #generation = 0; // bumped on every socket: late callbacks of an old one are ignored
   #timers = new Set();
-  #pingTimer = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #pingTimer = undefined;
   #lastHeard = 0;
   #closedByUser = true;
   #epoch = null;
@@ -117,6 +120,7 @@ export class ParleyClient extends EventTarget {
    * @throws {RangeError} when the outbox is full
    */
   send(to, text) {
+    /** @type {import('./outbox.js').OutgoingMessage} */
     const message = { cid: this.#cid('m'), to, text, state: 'queued' };
     const frame = JSON.stringify({ type: 'msg', to, text, cid: message.cid });
     this.outbox.add(message, frame, frame.length);
@@ -133,8 +137,10 @@ export class ParleyClient extends EventTarget {
    * @param {{name?: string, mime?: string}} [meta]
    * @returns {Promise<import('./outbox.js').OutgoingMessage>}
    */
-  async sendFile(to, data, { name, mime } = {}) {
+  async sendFile(to, data, meta = {}) {
+    const { name, mime } = meta;
     const bytes = await toBytes(data);
+    /** @type {import('./outbox.js').OutgoingMessage} */
     const message = { cid: this.#cid('f'), to, file: { name, mime, size: bytes.length }, state: 'queued' };
     const frame = encodeFile({ to, name, mime, cid: message.cid }, bytes);
     this.outbox.add(message, frame, frame.length);
@@ -144,9 +150,7 @@ export class ParleyClient extends EventTarget {
 
   /** Marks everything up to `seq` from `peer` as read (sends `read` when the cursor moves). */
   markRead(peer, seq) {
-    if (!this.conversations.markRead(peer, seq)) return;
-    this.#write({ type: 'read', with: peer, seq });
-    this.#emit('read', { with: peer, seq, unread: this.unread(peer) });
+    if (this.#onRead(peer, seq)) this.#write({ type: 'read', with: peer, seq });
   }
 
   /** Follows these ids' presence, now and after every reconnect. */
@@ -213,7 +217,10 @@ export class ParleyClient extends EventTarget {
     return this.#options.WebSocket;
   }
 
-  // The socket ended (or never opened): forget it, fail pending requests, schedule a redial.
+  /**
+   * The socket ended (or never opened): forget it, fail pending requests, schedule a redial.
+   * @param {{code?: number, reason: string}} why
+   */
   #lost({ code, reason }) {
     this.#dropSocket();
     if (this.#closedByUser) return;
@@ -228,15 +235,19 @@ export class ParleyClient extends EventTarget {
     const socket = this.#socket;
     this.#socket = null;
     clearInterval(this.#pingTimer);
-    this.#pingTimer = null;
+    this.#pingTimer = undefined;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.outbox.connectionLost();
     for (const request of this.#requests.values()) request.reject(new Error('connection lost'));
     this.#requests.clear();
-    if (socket && socket.readyState <= 1) {
-      try { socket.close(code ?? 1000, reason); } catch { /* already closing */ }
-    }
+    if (!socket || socket.readyState > 1) return;
+    // A lost connection is not worth a close handshake (the server may be gone): ws can destroy
+    // its socket at once; a browser's can only be closed.
+    try {
+      if (code === undefined && socket.terminate) socket.terminate();
+      else socket.close(code ?? 1000, reason);
+    } catch { /* already closing */ }
   }
 
   /**
@@ -246,7 +257,6 @@ export class ParleyClient extends EventTarget {
    */
   dropConnection() {
     if (!this.#socket) return;
-    this.#socket.terminate?.();
     this.#lost({ code: 1006, reason: 'dropped by the application' });
   }
 
@@ -288,30 +298,36 @@ export class ParleyClient extends EventTarget {
     if (typeof data !== 'string') return this.#onFile(data);
     let frame;
     try { frame = JSON.parse(data); } catch { return; }
-    const handler = this.#handlers[frame?.type];
-    if (handler) handler.call(this, frame);
+    if (typeof frame?.type === 'string' && Object.hasOwn(this.#handlers, frame.type)) {
+      this.#handlers[frame.type](frame);
+    }
   }
 
+  // One handler per frame type the server sends; unknown types are ignored (the protocol may grow).
+  /** @type {Record<string, (frame: any) => void>} */
   #handlers = {
-    welcome(frame) { this.#onWelcome(frame); },
-    msg(frame) { this.#onMessage(frame, { text: frame.text }); },
-    ack(frame) { const m = this.outbox.ack(frame); if (m) this.#emit('status', { message: m }); },
-    error(frame) { this.#onError(frame); },
-    receipt(frame) { this.#onReceipt(frame.with, frame.seq, frame.status, true); },
-    read(frame) {
-      if (this.conversations.markRead(frame.with, frame.seq)) {
-        this.#emit('read', { with: frame.with, seq: frame.seq, unread: this.unread(frame.with) });
-      }
-    },
-    inbox() { this.#inboxDone = true; this.#resume(this.#generation); },
-    presence(frame) { this.#presence.set(frame.id, frame.online); this.#emit('presence', frame); },
-    typing(frame) { this.#onTyping(frame.from); },
-    left(frame) { this.#emit('left', { id: frame.id }); },
-    who(frame) { this.#settle(frame); },
-    history(frame) { this.#settle(frame); },
-    conversations(frame) { this.#settle(frame); },
-    pong() {},
+    welcome: (frame) => this.#onWelcome(frame),
+    msg: (frame) => this.#onMessage(frame, { text: frame.text }),
+    ack: (frame) => this.#onAck(frame),
+    error: (frame) => this.#onError(frame),
+    receipt: (frame) => this.#onReceipt(frame.with, frame.seq, frame.status, true),
+    read: (frame) => this.#onRead(frame.with, frame.seq),
+    inbox: () => { this.#inboxDone = true; this.#resume(this.#generation); },
+    presence: (frame) => { this.#presence.set(frame.id, frame.online); this.#emit('presence', frame); },
+    typing: (frame) => this.#onTyping(frame.from),
+    left: (frame) => this.#emit('left', { id: frame.id }),
+    who: (frame) => this.#settle(frame),
+    history: (frame) => this.#settle(frame),
+    conversations: (frame) => this.#settle(frame),
+    pong: () => {},
   };
+
+  // Another connection of mine read up to seq (or this one did, in markRead).
+  #onRead(peer, seq) {
+    if (!this.conversations.markRead(peer, seq)) return false;
+    this.#emit('read', { with: peer, seq, unread: this.unread(peer) });
+    return true;
+  }
 
   #onWelcome(frame) {
     this.#attempt = 0;
@@ -346,6 +362,14 @@ export class ParleyClient extends EventTarget {
     if (!mine) this.#clearTyping(peer);
     this.#emit('message', { peer, from: header.from, to: header.to, seq: header.seq, mid: header.mid,
       ts: header.ts, ...body, source, mine });
+  }
+
+  // My message is committed: its seq is held too, so a resume does not fetch it back.
+  #onAck(frame) {
+    const message = this.outbox.ack(frame);
+    if (!message) return;
+    if (message.seq !== undefined) this.conversations.receive(message.to, message.seq, false, message.ts);
+    this.#emit('status', { message });
   }
 
   #onError(frame) {

@@ -112,6 +112,7 @@ test('receipts: a cumulative receipt covers every seq up to it; read after deliv
     socket.receive({ type: 'ack', cid: m.cid, mid: `x${i}`, seq: i + 1, ts: 1, status: 'stored' });
   }
   assert.deepEqual(messages.map((m) => m.state), ['sent', 'sent', 'sent']);
+  assert.equal(client.conversations.held('you'), 3, 'my own acked messages are held');
   socket.receive({ type: 'receipt', with: 'you', seq: 2, status: 'delivered' });
   assert.deepEqual(messages.map((m) => m.state), ['delivered', 'delivered', 'sent']);
   socket.receive({ type: 'receipt', with: 'you', seq: 3, status: 'read' });
@@ -266,4 +267,23 @@ test('files: the 2-byte header layout, both ways, and a received file is a messa
   assert.deepEqual(written.header, { to: 'you', name: 'b', cid: sent.cid });
   assert.deepEqual([...written.payload], [4, 5]);
   client.close();
+});
+
+test('retention: history that starts past what is held moves the held seq to it', () => {
+  const conversations = new Conversations();
+  conversations.receive('p', 9, true);
+  conversations.skipTo('p', 8); // seq 8 is still kept: held stops before it
+  assert.equal(conversations.held('p'), 7);
+  conversations.skipTo('p', 9); // history starts at 9, which is held already
+  assert.equal(conversations.held('p'), 9);
+  conversations.skipTo('p', 3);
+  assert.equal(conversations.held('p'), 9);
+});
+
+test('backfill none: a conversation first seen is held from just before its first message', () => {
+  const conversations = new Conversations({ backfill: 'none' });
+  assert.equal(conversations.receive('p', 40, true), true);
+  assert.equal(conversations.held('p'), 40);
+  assert.equal(conversations.list({ with: 'q', last_seq: 7, last_ts: 1, unread: 2, read: 5 }), null);
+  assert.equal(conversations.list({ with: 'p', last_seq: 42, last_ts: 1, unread: 2, read: 0 }), 40);
 });
