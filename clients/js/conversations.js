@@ -5,6 +5,9 @@
 // Per conversation (keyed by the peer's id; a note to oneself is keyed by one's own id):
 //   held   every seq <= held is in the client's hands (resume asks `history after held`)
 //   above  seqs > held that arrived early (live while a gap was being filled)
+//   skipped backfill 'none' only: seqs <= skipped existed before the client first saw the
+//          conversation and were never emitted; `older` holds the ones an explicit
+//          `history before` brought since (so scrolling up still works, once per seq)
 //   read   my read cursor (mine, or another tab's `read`)
 //   lastSeq the highest seq known to exist
 
@@ -13,6 +16,8 @@
  * @property {string} peer
  * @property {number} held
  * @property {Set<number>} above
+ * @property {number} skipped
+ * @property {Set<number>} older
  * @property {number} read
  * @property {number} lastSeq
  * @property {number} lastTs
@@ -50,9 +55,14 @@ export class Conversations {
    */
   receive(peer, seq, fromPeer, ts = 0) {
     const conv = this.#conv(peer, seq - 1);
-    if (seq <= conv.held || conv.above.has(seq)) return false;
-    conv.above.add(seq);
-    while (conv.above.delete(conv.held + 1)) conv.held++;
+    if (seq <= conv.skipped) {
+      if (conv.older.has(seq)) return false;
+      conv.older.add(seq);
+    } else {
+      if (seq <= conv.held || conv.above.has(seq)) return false;
+      conv.above.add(seq);
+      while (conv.above.delete(conv.held + 1)) conv.held++;
+    }
     conv.lastSeq = Math.max(conv.lastSeq, seq);
     conv.lastTs = Math.max(conv.lastTs, ts);
     if (fromPeer && seq > conv.read) conv.unreadSeqs.add(seq);
@@ -64,7 +74,7 @@ export class Conversations {
    * @returns {boolean} true when it moved
    */
   markRead(peer, seq) {
-    const conv = this.#conv(peer, 0);
+    const conv = this.#conv(peer, seq); // 'none': what was read elsewhere is not fetched
     if (seq <= conv.read) return false;
     conv.read = seq;
     for (const s of conv.unreadSeqs) if (s <= seq) conv.unreadSeqs.delete(s);
@@ -93,9 +103,7 @@ export class Conversations {
    * @returns {number|null} the seq to ask `history after`, or null when nothing is missing
    */
   list(item) {
-    const known = this.#byPeer.has(item.with);
-    const conv = this.#conv(item.with, this.#backfill === 'all' ? 0 : item.last_seq);
-    if (!known && this.#backfill === 'none') conv.held = Math.max(conv.held, item.last_seq);
+    const conv = this.#conv(item.with, item.last_seq);
     conv.lastSeq = Math.max(conv.lastSeq, item.last_seq);
     conv.lastTs = Math.max(conv.lastTs, item.last_ts);
     this.markRead(item.with, item.read);
@@ -118,14 +126,15 @@ export class Conversations {
   /** A new store (epoch): every cursor and held seq is dropped. */
   reset() { this.#byPeer.clear(); }
 
-  // The conversation with peer, made on first sight. `baseline` is the held seq of a new one
-  // in 'none' mode (the seq just before the first one seen); 'all' always starts at 0.
+  // The conversation with peer, made on first sight. In 'none' mode `baseline` is where it
+  // starts (the seq before the first message seen, the last seq listed, or a read cursor);
+  // 'all' always starts at 0.
   #conv(peer, baseline) {
     let conv = this.#byPeer.get(peer);
     if (!conv) {
       const held = this.#backfill === 'none' ? Math.max(0, baseline) : 0;
-      conv = { peer, held, above: new Set(), read: 0, lastSeq: held, lastTs: 0,
-        unreadSeqs: new Set(), listed: { upTo: 0, count: 0 } };
+      conv = { peer, held, above: new Set(), skipped: held, older: new Set(), read: 0,
+        lastSeq: held, lastTs: 0, unreadSeqs: new Set(), listed: { upTo: 0, count: 0 } };
       this.#byPeer.set(peer, conv);
     }
     return conv;

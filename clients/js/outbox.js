@@ -117,15 +117,6 @@ export class Outbox {
     return { message: entry.message, retry: false };
   }
 
-  /** Fails a queued message without the server (e.g. too large to send). */
-  fail(cid, code) {
-    const entry = this.#take(cid);
-    if (!entry) return null;
-    entry.message.state = 'failed';
-    entry.message.error = code;
-    return entry.message;
-  }
-
   /**
    * A receipt from `peer`: every message up to `seq` reached it (delivered) or was read.
    * Returns the messages whose state moved.

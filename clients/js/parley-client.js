@@ -122,12 +122,14 @@ export class ParleyClient extends EventTarget {
   send(to, text) {
     /** @type {import('./outbox.js').OutgoingMessage} */
     const message = { cid: this.#cid('m'), to, text, state: 'queued' };
-    const frame = JSON.stringify({ type: 'msg', to, text, cid: message.cid });
-    this.outbox.add(message, frame, frame.length);
     if (utf8Length(text) > this.#options.maxTextBytes) {
-      this.outbox.fail(message.cid, 'too_large');
+      Object.assign(message, { state: 'failed', error: 'too_large' }); // the server could not say which
       this.#emit('status', { message });
-    } else this.#flush();
+      return message;
+    }
+    const frame = JSON.stringify({ type: 'msg', to, text, cid: message.cid });
+    this.outbox.add(message, frame, utf8Length(frame));
+    this.#flush();
     return message;
   }
 

@@ -286,4 +286,11 @@ test('backfill none: a conversation first seen is held from just before its firs
   assert.equal(conversations.held('p'), 40);
   assert.equal(conversations.list({ with: 'q', last_seq: 7, last_ts: 1, unread: 2, read: 5 }), null);
   assert.equal(conversations.list({ with: 'p', last_seq: 42, last_ts: 1, unread: 2, read: 0 }), 40);
+  // an older page the application asks for (scrolling up) is emitted once, and moves nothing
+  assert.equal(conversations.receive('p', 39, true), true);
+  assert.equal(conversations.receive('p', 39, true), false);
+  assert.equal(conversations.held('p'), 40);
+  // a conversation first known by a read cursor (another tab read it) starts there
+  conversations.markRead('r', 12);
+  assert.equal(conversations.held('r'), 12);
 });
