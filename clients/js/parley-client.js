@@ -10,7 +10,9 @@ import { backoffDelay } from './backoff.js';
 import { Conversations } from './conversations.js';
 import { decodeFile, encodeFile, toBytes, utf8Length } from './frames.js';
 import { Outbox } from './outbox.js';
+import { Requests } from './requests.js';
 import { resume } from './resume.js';
+import { Typing } from './typing.js';
 
 export { backoffDelay } from './backoff.js';
 export { Conversations } from './conversations.js';
@@ -71,12 +73,11 @@ export class ParleyClient extends EventTarget {
   #closedByUser = true;
   #epoch = null;
   #inboxDone = false;
-  #requests = new Map(); // cid -> {resolve, reject, peer?}
+  #requests = new Requests();
   #nextCid = 0;
   #cidPrefix = Math.random().toString(36).slice(2, 10);
   #watched = new Set();
-  #typingSent = new Map(); // peer -> last sent time
-  #typingTimers = new Map(); // from -> timer
+  #typing;
   #presence = new Map();
   outbox;
   conversations;
@@ -91,6 +92,9 @@ export class ParleyClient extends EventTarget {
     this.outbox = new Outbox({ maxCount: this.#options.maxOutboxMessages,
       maxBytes: this.#options.maxOutboxBytes });
     this.conversations = new Conversations({ backfill: this.#options.backfill });
+    this.#typing = new Typing({ throttleMs: this.#options.typingThrottleMs,
+      expiryMs: this.#options.typingExpiryMs,
+      onChange: (from, active, expiresAt) => this.#emit('typing', { from, active, expiresAt }) });
   }
 
   /** My id. */ get id() { return this.#options.id; }
@@ -109,7 +113,7 @@ export class ParleyClient extends EventTarget {
   close() {
     this.#closedByUser = true;
     this.#dropSocket(1000, 'closed by the application');
-    for (const from of [...this.#typingTimers.keys()]) this.#clearTyping(from, false);
+    this.#typing.clear();
     this.#setState('offline', { reason: 'closed' });
   }
 
@@ -163,9 +167,7 @@ export class ParleyClient extends EventTarget {
 
   /** Says "typing" to `to`, at most once per typingThrottleMs. */
   typing(to) {
-    const now = Date.now();
-    if (now - (this.#typingSent.get(to) ?? -Infinity) < this.#options.typingThrottleMs) return;
-    if (this.#write({ type: 'typing', to })) this.#typingSent.set(to, now);
+    if (this.#typing.due(to) && this.#write({ type: 'typing', to })) this.#typing.sent(to);
   }
 
   /** @returns {Promise<{online: string[], total: number}>} who is online (rejects when offline) */
@@ -241,8 +243,7 @@ export class ParleyClient extends EventTarget {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.outbox.connectionLost();
-    for (const request of this.#requests.values()) request.reject(new Error('connection lost'));
-    this.#requests.clear();
+    this.#requests.rejectAll('connection lost');
     if (!socket || socket.readyState > 1) return;
     // A lost connection is not worth a close handshake (the server may be gone): ws can destroy
     // its socket at once; a browser's can only be closed.
@@ -316,11 +317,11 @@ export class ParleyClient extends EventTarget {
     read: (frame) => this.#onRead(frame.with, frame.seq),
     inbox: () => { this.#inboxDone = true; this.#resume(this.#generation); },
     presence: (frame) => { this.#presence.set(frame.id, frame.online); this.#emit('presence', frame); },
-    typing: (frame) => this.#onTyping(frame.from),
+    typing: (frame) => this.#typing.received(frame.from),
     left: (frame) => this.#emit('left', { id: frame.id }),
-    who: (frame) => this.#settle(frame),
-    history: (frame) => this.#settle(frame),
-    conversations: (frame) => this.#settle(frame),
+    who: (frame) => this.#requests.settle(frame),
+    history: (frame) => this.#requests.settle(frame),
+    conversations: (frame) => this.#requests.settle(frame),
     pong: () => {},
   };
 
@@ -360,8 +361,8 @@ export class ParleyClient extends EventTarget {
     const peer = mine ? header.to : header.from;
     if (header.seq !== undefined && !this.conversations.receive(peer, header.seq, !mine, header.ts)) return;
     const source = !this.#inboxDone && this.#epoch !== null ? 'inbox'
-      : this.#pendingHistory(peer) ? 'history' : 'live';
-    if (!mine) this.#clearTyping(peer);
+      : this.#requests.historyPending(peer) ? 'history' : 'live';
+    if (!mine) this.#typing.end(peer);
     this.#emit('message', { peer, from: header.from, to: header.to, seq: header.seq, mid: header.mid,
       ts: header.ts, ...body, source, mine });
   }
@@ -377,7 +378,7 @@ export class ParleyClient extends EventTarget {
   #onError(frame) {
     const outcome = frame.cid !== undefined ? this.outbox.error(frame.cid, frame.code) : null;
     if (!outcome) {
-      if (frame.cid !== undefined && this.#requests.has(frame.cid)) return this.#settle(frame, true);
+      if (frame.cid !== undefined && this.#requests.has(frame.cid)) return this.#requests.settle(frame, true);
       return this.#emit('error', { code: frame.code, message: frame.message, cid: frame.cid });
     }
     if (!outcome.retry) return this.#emit('status', { message: outcome.message });
@@ -389,21 +390,6 @@ export class ParleyClient extends EventTarget {
   #onReceipt(peer, seq, status, emit) {
     if (emit) this.#emit('receipt', { with: peer, seq, status });
     for (const message of this.outbox.receipt(peer, seq, status)) this.#emit('status', { message });
-  }
-
-  #onTyping(from) {
-    this.#clearTyping(from, false);
-    const expiresAt = Date.now() + this.#options.typingExpiryMs;
-    this.#typingTimers.set(from, setTimeout(() => this.#clearTyping(from), this.#options.typingExpiryMs));
-    this.#emit('typing', { from, active: true, expiresAt });
-  }
-
-  #clearTyping(from, emit = true) {
-    const timer = this.#typingTimers.get(from);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.#typingTimers.delete(from);
-    if (emit) this.#emit('typing', { from, active: false });
   }
 
   // ---- resume (resume.js) ----
@@ -427,28 +413,15 @@ export class ParleyClient extends EventTarget {
     }
   }
 
-  // ---- requests answered by a frame with the same cid ----
+  // ---- requests answered by a frame with the same cid (requests.js) ----
 
+  // Sends a request with a fresh cid; its answer (or an error with the cid) settles the promise.
   #request(frame, peer) {
     if (this.#state !== 'online') return Promise.reject(new Error('not online'));
     const cid = this.#cid('r');
-    return new Promise((resolve, reject) => {
-      this.#requests.set(cid, { resolve, reject, peer });
-      this.#write({ ...frame, cid });
-    });
-  }
-
-  #settle(frame, failed = false) {
-    const request = this.#requests.get(frame.cid);
-    if (!request) return;
-    this.#requests.delete(frame.cid);
-    if (failed) request.reject(Object.assign(new Error(frame.message ?? frame.code), { code: frame.code }));
-    else request.resolve(frame);
-  }
-
-  #pendingHistory(peer) {
-    for (const request of this.#requests.values()) if (request.peer === peer) return true;
-    return false;
+    const answer = this.#requests.open(cid, peer);
+    this.#write({ ...frame, cid });
+    return answer;
   }
 
   #cid(kind) { return `${kind}${this.#cidPrefix}-${(this.#nextCid++).toString(36)}`; }
