@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then runs the unit, integration, conformance,
-# browser and store tests (ctest), the shared protocol check (check.py) against a real Parley, the
-# integration and conformance suites again against the server built with ThreadSanitizer and
-# with AddressSanitizer+UBSan (the unit tests too), and a bounded libFuzzer run of every fuzz
-# target. Exits non-zero when anything fails or any sanitizer reports.
+# browser, store and client library tests (ctest), the shared protocol check (check.py) against a
+# real Parley, the integration and conformance suites again against the server built with
+# ThreadSanitizer and with AddressSanitizer+UBSan (the unit tests too), and a bounded libFuzzer
+# run of every fuzz target. Exits non-zero when anything fails or any sanitizer reports.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,13 +17,14 @@ section "build (release, with tests)"
 configure_and_build "$repo_root/build-test" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 
-section "browser test dependencies (npm ci)"
+section "browser test and client library dependencies (npm ci)"
 (cd "$repo_root/tests/e2e" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+(cd "$repo_root/clients/js" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
 
 section "shared protocol check (check.py) against Parley"
 "$repo_root/scripts/check-protocol.sh" "$repo_root/build-test/parley"
 
-section "ctest: unit, integration, browser, store"
+section "ctest: unit, integration, browser, store, client library"
 ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 --timeout 600
 
 # The sanitizer runs build the server (and the unit tests) with the sanitizer and run the
