@@ -1,6 +1,7 @@
 # Parley in a container: built in a Debian 12 stage, run in debian:12-slim with only the runtime
 # libraries, as a user that is not root, with the store on a volume.
-#   podman build -t parley .        (or docker build)
+#   podman build --format docker -t parley .   (or docker build; podman's default OCI format
+#                                               drops the HEALTHCHECK)
 #   podman run -d -p 8000:8000 -v parley-data:/var/lib/parley parley
 # Settings: PARLEY_* environment variables (one per flag, `-e PARLEY_AUTH_SECRET=...`) or flags
 # after the image name. See docs/install.md.
