@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then runs the unit, integration, conformance,
-# browser, store and client library tests (ctest), the shared protocol check (check.py) against a
-# real Parley, the integration and conformance suites again against the server built with
+# browser, store and client library tests (ctest), the package tests (the .deb in a fresh Debian
+# 12 root, the systemd unit, the Dockerfile), the shared protocol check (check.py) against a real
+# Parley, the integration, conformance and store suites again against the server built with
 # ThreadSanitizer and with AddressSanitizer+UBSan (the unit tests too), and a bounded libFuzzer
 # run of every fuzz target. Exits non-zero when anything fails or any sanitizer reports.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps clang-14 \
-  libclang-rt-14-dev strace
+  libclang-rt-14-dev strace debootstrap systemd dpkg-dev file binutils
 
 need_node
 
@@ -25,7 +26,14 @@ section "shared protocol check (check.py) against Parley"
 "$repo_root/scripts/check-protocol.sh" "$repo_root/build-test/parley"
 
 section "ctest: unit, integration, browser, store, client library"
-ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 --timeout 600
+ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 --timeout 600 -LE package
+
+# The .deb built by CPack and installed in a fresh Debian 12 root (../shared/tools/fresh-debian,
+# its base cached in /var/cache/fresh-debian), the unit under systemd-analyze, sd_notify, the
+# Dockerfile's structure. A test that cannot run here (not root, no shared folder) says why and
+# is skipped.
+section "package: the .deb in a fresh Debian 12 root, the systemd unit, the Dockerfile"
+ctest --test-dir "$repo_root/build-test" --output-on-failure --timeout 600 -L package
 
 # The sanitizer runs build the server (and the unit tests) with the sanitizer and run the
 # integration and conformance suites built above against that server: what is checked is the

@@ -11,6 +11,7 @@
 
 #include "parley/app/config_cli.hpp"
 #include "parley/app/open_file_limit.hpp"
+#include "parley/app/service_notify.hpp"
 #include "parley/app/startup_failure.hpp"
 #include "parley/app/static_dir.hpp"
 #include "parley/app/store_command.hpp"
@@ -152,9 +153,10 @@ int main(int argc, char** argv) {
     spdlog::info("admin port on {} (/metrics, /healthz{})", url_of(*admin, false),
                  config.admin_token.empty() ? "" : ", /admin");
   }
-  spdlog::info("listening on {} (static files: {} [{}], threads: {}, max connections: {})",
-               url_of(server->local_endpoint(), config.tls()), config.static_dir, static_origin,
-               thread_count(config.threads), config.max_connections);
+  std::string url = url_of(server->local_endpoint(), config.tls());
+  spdlog::info("listening on {} (static files: {} [{}], threads: {}, max connections: {})", url,
+               config.static_dir, static_origin, thread_count(config.threads),
+               config.max_connections);
   spdlog::set_level(level);
 
   boost::asio::io_context signal_io;
@@ -162,9 +164,13 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: closing connections and stopping", signal);
+    parley::app::notify_stopping();
     server->stop(shutdown_drain_seconds);
   });
   std::thread signal_thread([&] { signal_io.run(); });
+  // The listener is bound and the store open (both in the server's constructor), and SIGTERM is
+  // handled: a Type=notify unit counts as started from here.
+  parley::app::notify_ready("listening on " + url);
   server->run();
   signal_io.stop();
   signal_thread.join();
