@@ -4,6 +4,7 @@
 #include "worker.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 
 #include <netinet/in.h>
@@ -51,7 +52,9 @@ client_connection::client_connection(worker& w, connection_handler& h, std::uint
 
 void client_connection::open(net::ip::address const& source) {
   boost::system::error_code ec;
+  tls_.reset();  // before its socket is replaced
   socket_ = tcp::socket(worker_.context());
+  if (target_.tls) tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(socket_, *target_.tls);
   rlen_ = 0;
   pending_.clear();
   inflight_.clear();
@@ -73,8 +76,19 @@ void client_connection::open(net::ip::address const& source) {
     if (ec) return finish("connect: " + ec.message());
     socket_.set_option(tcp::no_delay(true), ec);
     state_ = state::upgrading;
-    net::async_write(socket_, net::buffer(request_),
-                     [this, g](boost::system::error_code ec, std::size_t) {
+    if (!tls_) return write_upgrade();
+    tls_->async_handshake(net::ssl::stream_base::client, [this, g](boost::system::error_code ec) {
+      if (g != gen_) return;
+      if (ec) return finish("tls handshake: " + ec.message());
+      write_upgrade();
+    });
+  });
+}
+
+void client_connection::write_upgrade() {
+  with_stream([this](auto& stream) {
+    net::async_write(stream, net::buffer(request_),
+                     [this, g = gen_](boost::system::error_code ec, std::size_t) {
                        if (g != gen_) return;
                        if (ec) return finish("upgrade write: " + ec.message());
                        start_read();
@@ -118,19 +132,21 @@ void client_connection::flush() {
   if (writing_ || pending_.empty() || state_ == state::closed) return;
   std::swap(pending_, inflight_);
   writing_ = true;
-  net::async_write(socket_, net::buffer(inflight_),
-                   [this, g = gen_](boost::system::error_code ec, std::size_t) {
-                     if (g != gen_) return;  // a write of an earlier connection, already closed
-                     writing_ = false;
-                     inflight_.clear();
-                     if (ec) {
-                       // The read side reports the end; a failed write with an open read side still
-                       // ends it.
-                       if (state_ != state::closed) abort();
-                       return;
-                     }
-                     flush();
-                   });
+  with_stream([this](auto& stream) {
+    net::async_write(stream, net::buffer(inflight_),
+                     [this, g = gen_](boost::system::error_code ec, std::size_t) {
+                       if (g != gen_) return;  // a write of an earlier connection, already closed
+                       writing_ = false;
+                       inflight_.clear();
+                       if (ec) {
+                         // The read side reports the end; a failed write with an open read side
+                         // still ends it.
+                         if (state_ != state::closed) abort();
+                         return;
+                       }
+                       flush();
+                     });
+  });
 }
 
 void client_connection::abort() {
@@ -141,15 +157,20 @@ void client_connection::abort() {
 
 void client_connection::start_read() {
   if (rlen_ == rbuf_.size()) rbuf_.resize(rbuf_.size() * 2);
-  socket_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
-                          [this, g = gen_](boost::system::error_code ec, std::size_t n) {
-                            if (g == gen_) on_read(ec, n);
-                          });
+  with_stream([this](auto& stream) {
+    stream.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
+                           [this, g = gen_](boost::system::error_code ec, std::size_t n) {
+                             if (g == gen_) on_read(ec, n);
+                           });
+  });
 }
 
 void client_connection::on_read(boost::system::error_code ec, std::size_t n) {
   if (ec) {
-    if (ec == net::error::eof && close_sent_) return finish("");
+    // After the close handshake the server drops the connection; over TLS it may do so
+    // without a close_notify (stream_truncated).
+    if ((ec == net::error::eof || ec == net::ssl::error::stream_truncated) && close_sent_)
+      return finish("");
     if (ec == net::error::operation_aborted) return finish(close_sent_ ? "" : "aborted");
     return finish("read: " + ec.message());
   }

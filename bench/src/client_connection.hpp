@@ -8,8 +8,11 @@
 #include "client_frame.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +39,8 @@ class connection_handler {
 struct server_target {
   boost::asio::ip::tcp::endpoint endpoint;
   std::string host_header;  // "127.0.0.1:8080"
+  // wss: the context every connection's TLS stream is made from; null for plain ws.
+  boost::asio::ssl::context* tls = nullptr;
 };
 
 class client_connection {
@@ -78,10 +83,21 @@ class client_connection {
   void deliver_text(std::string_view payload, std::size_t wire_bytes);
   void queue_control(ws_opcode op, std::string_view payload);
   void finish(std::string_view reason);
+  void write_upgrade();
+  // Calls f(stream) with the TLS stream when there is one, else with the socket.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(socket_);
+  }
 
   worker& worker_;
   connection_handler& handler_;
   boost::asio::ip::tcp::socket socket_;
+  // wss only, made afresh by each open(): TLS over socket_ (which it does not own).
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   server_target const& target_;
   std::uint32_t index_;
   std::uint32_t mask_key_;

@@ -12,16 +12,20 @@
 
 namespace {
 
-// ws://HOST:PORT[/...] into host and port; the path is ignored (the tool uses /ws/{id}).
+// ws://HOST:PORT[/...] or wss://... into host, port and TLS; the path is ignored (the tool
+// uses /ws/{id}).
 void apply_url(parley::bench::bench_options& o, std::string const& url) {
   static std::regex const re(R"(^wss?://(\[[^\]]+\]|[^:/]+)(?::(\d+))?(/.*)?$)");
   std::smatch m;
   if (!std::regex_match(url, m, re)) throw CLI::ValidationError("--url", "expected ws://HOST:PORT");
-  if (url.starts_with("wss:")) throw CLI::ValidationError("--url", "TLS is not supported");
+  o.tls = url.starts_with("wss:");
   std::string host = m[1];
   if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
   o.host = host;
-  if (m[2].matched) o.port = static_cast<std::uint16_t>(std::stoi(m[2]));
+  if (m[2].matched)
+    o.port = static_cast<std::uint16_t>(std::stoi(m[2]));
+  else
+    o.port = o.tls ? 443 : 80;
 }
 
 // Connections are file descriptors: take the hard limit (20,000 on the benchmark machine).
@@ -41,7 +45,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string url;
   auto add_common = [&](CLI::App* sub) {
-    sub->add_option("--url", url, "ws://HOST:PORT (overrides --host and --port)");
+    sub->add_option("--url", url,
+                    "ws://HOST:PORT or wss://HOST:PORT (overrides --host and --port)");
+    sub->add_option("--tls-ca", o.tls_ca,
+                    "wss: trust only this PEM certificate (e.g. the server's self-signed one)");
+    sub->add_flag("--insecure", o.insecure, "wss: do not verify the server's certificate");
     sub->add_option("--host", o.host, "server address, loopback only")->capture_default_str();
     sub->add_option("--port", o.port, "server port")->capture_default_str();
     sub->add_option("--connections,-c", o.connections,

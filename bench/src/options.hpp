@@ -29,6 +29,9 @@ struct bench_options {
   bool ack = false;                   // relay: send a cid; the ack frees the window, is timed
   bool store_metrics = false;         // relay: scrape the store's counters from HOST:PORT/metrics
   std::string metrics_url;            // relay: scrape this URL instead (implies store_metrics)
+  bool tls = false;                   // wss://: TLS over each connection, only when asked
+  std::string tls_ca;                 // wss: trust this PEM certificate (default: the system's)
+  bool insecure = false;              // wss: verify nothing (a self-signed test certificate)
   bool json = false;                  // print one JSON line instead of the summary
   int server_pid = 0;                 // read the server's RSS and CPU from /proc
   std::string label;                  // free text copied into the report (e.g. server name)

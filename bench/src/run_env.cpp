@@ -1,5 +1,7 @@
 #include "run_env.hpp"
 
+#include "client_tls.hpp"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -44,6 +46,14 @@ run_env::run_env(bench_options const& o) : opts(o) {
   std::string& h = target.host_header;
   h.append(host.is_v6() ? "[" : "").append(host.to_string()).append(host.is_v6() ? "]:" : ":");
   h.append(std::to_string(opts.port));
+  if (opts.tls) {
+    tls = make_client_tls(opts, host);
+    target.tls = tls.get();
+  } else if (!opts.tls_ca.empty() || opts.insecure) {
+    throw std::runtime_error("--tls-ca and --insecure need --url wss://...");
+  }
+  if (opts.tls && opts.store_metrics && opts.metrics_url.empty())
+    throw std::runtime_error("--store-metrics over wss: pass --metrics-url (plain http only)");
   for (auto const& s : opts.source_addresses) {
     auto a = parse_loopback(s, "--source-addresses");
     if (a.is_v6() != host.is_v6())

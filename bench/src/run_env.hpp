@@ -26,7 +26,8 @@ struct run_env {
 
   bench_options opts;
   server_target target;
-  std::vector<boost::asio::ip::address> sources;  // empty: let the kernel choose
+  std::unique_ptr<boost::asio::ssl::context> tls;  // wss only: shared by every connection
+  std::vector<boost::asio::ip::address> sources;   // empty: let the kernel choose
   std::vector<std::unique_ptr<worker>> workers;
 
   std::string client_id(std::size_t index) const { return opts.id_prefix + std::to_string(index); }
