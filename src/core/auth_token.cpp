@@ -8,6 +8,8 @@
 #include <boost/json/value.hpp>
 #include <optional>
 
+#include "parley/core/base64.hpp"
+
 #include "parley/protocol/json_writer.hpp"
 
 namespace parley::core {
@@ -17,11 +19,7 @@ namespace json = boost::json;
 namespace {
 
 std::string base64url_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
+  std::string out = base64_encode(bytes);
   while (!out.empty() && out.back() == '=')
     out.pop_back();
   for (char& c : out)

@@ -1,6 +1,5 @@
 // `parley store export`: conversations as JSON lines, for an operator's copy, a user's data
 // request or a migration.
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <ostream>
@@ -8,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "parley/core/base64.hpp"
 #include "parley/protocol/json_writer.hpp"
 #include "parley/store/store_tools.hpp"
 #include "read_only_open.hpp"
@@ -27,15 +27,6 @@ struct message_ref {
   std::int64_t seq;
   std::int64_t row;
 };
-
-std::string base64(std::string_view bytes) {
-  std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  text.resize(static_cast<std::size_t>(n));
-  return text;
-}
 
 class exporter {
  public:
@@ -108,7 +99,7 @@ class exporter {
           if (!q.is_null(6)) json.string_field("name", q.text(6));
           if (!q.is_null(7)) json.string_field("mime", q.text(7));
           json.int_field("size", static_cast<std::int64_t>(body.size()))
-              .string_field("data", base64(body));
+              .string_field("data", core::base64_encode(body));
         }
         json.finish();
       }
