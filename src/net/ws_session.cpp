@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "parley/core/clock.hpp"
+#include "parley/core/log_event.hpp"
 #include "parley/net/io_errors.hpp"
 
 namespace parley::net {
@@ -18,6 +19,38 @@ namespace {
 constexpr int max_reads_per_event = 4;
 // Growth of a partial frame's buffer per read when its size is not known yet.
 constexpr std::size_t partial_read_bytes = 16 * 1024;
+
+std::uint32_t steady_millis_low() {
+  return static_cast<std::uint32_t>(core::steady_nanos() / 1'000'000);
+}
+
+void count_up(std::uint32_t& counter) {
+  if (counter != UINT32_MAX) ++counter;
+}
+
+// Why the server closed a connection with `code`, for the log.
+std::string_view cause_of(std::uint16_t code) {
+  switch (close_code{code}) {
+    case close_code::going_away:
+      return "server shutting down";
+    case close_code::protocol_error:
+      return "protocol violation";
+    case close_code::invalid_payload:
+      return "invalid UTF-8";
+    case close_code::policy_violation:
+      return "over the message rate";
+    case close_code::too_big:
+      return "message too big";
+    case close_code::ping_timeout:
+      return "ping timeout";
+    case close_code::token_expired:
+      return "token expired";
+    case close_code::too_slow:
+      return "too slow";
+    default:
+      return "closed by the server";
+  }
+}
 
 }  // namespace
 
@@ -43,8 +76,11 @@ void ws_session::start() {
   self_ = shared_from_this();
   worker_.add(*this);
   last_heard_ = last_ping_ = clock::now();
+  opened_ms_ = steady_millis_low();
   worker_.stats().connections_opened.add();
-  spdlog::info("connect id={} peer={}", chat_.id(), peer_);
+  if (spdlog::should_log(spdlog::level::info)) {
+    core::log_event("connect").text("id", chat_.id()).text("peer", peer_).log(spdlog::level::info);
+  }
   chat_.open(weak_from_this());
   if (!partial_.empty()) {
     std::string received = std::move(partial_);
@@ -185,6 +221,7 @@ template <typename Handle>
 void ws_session::on_message(Handle handle) {
   if (closing_) return;
   worker_.stats().messages_in.add();
+  count_up(messages_in_);
   handle();
   if (chat_.abusive()) close(close_code::policy_violation, "over the message rate");
 }
@@ -223,13 +260,19 @@ void ws_session::on_close(std::uint16_t code, std::string_view reason) {
 void ws_session::enqueue(protocol::shared_frame frame) {
   if (closing_ || finished_) return;
   outbox_bytes_ += frame->size();
+  bool data = (static_cast<unsigned char>(frame->bytes().front()) & 0x08) == 0;  // not control
   outbox_.push_back(std::move(frame));
   worker_.stats().messages_out.add();
+  if (data) count_up(messages_out_);
   worker_.stats().outbox_peak_bytes.raise_to(outbox_bytes_);
   const server_config& config = worker_.config();
   if (outbox_bytes_ > config.effective_max_outbox_bytes()) {
-    spdlog::warn("slow reader id={} peer={}: {} unsent bytes over the limit", chat_.id(), peer_,
-                 outbox_bytes_);
+    core::log_event("slow_reader")
+        .text("id", chat_.id())
+        .text("peer", peer_)
+        .number("unsent_bytes", static_cast<std::int64_t>(outbox_bytes_))
+        .text("reason", "over --max-outbox-bytes")
+        .log(spdlog::level::warn);
     drop_unsent();
     return close(close_code::too_slow, "too slow");
   }
@@ -307,6 +350,7 @@ void ws_session::close(close_code code, std::string_view reason) {
   if (closing_ || finished_) return;
   closing_ = true;
   close_code_ = static_cast<std::uint16_t>(code);
+  if (!peer_closed_) started_close_ = close_code_;
   chat_.close();  // partners learn now, not when the handshake ends
   auto frame = protocol::make_close_frame(code, reason);
   outbox_bytes_ += frame->size();
@@ -342,8 +386,12 @@ void ws_session::check_outbox_limits(clock::time_point now) {
   }
   if (over_soft_since_ == never) over_soft_since_ = now;
   if (now - over_soft_since_ > seconds_setting(config.outbox_soft_seconds)) {
-    spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
-                 config.outbox_soft_bytes, config.outbox_soft_seconds);
+    core::log_event("slow_reader")
+        .text("id", chat_.id())
+        .text("peer", peer_)
+        .number("unsent_bytes", static_cast<std::int64_t>(outbox_bytes_))
+        .text("reason", "over --outbox-soft-bytes for --outbox-soft-seconds")
+        .log(spdlog::level::warn);
     drop_unsent();
     close(close_code::too_slow, "too slow");
   }
@@ -385,6 +433,32 @@ void ws_session::count_close(std::uint16_t code) {
   }
 }
 
+// One line per connection: how it ended, who began it and why, how long it lasted, and the
+// messages it carried.
+void ws_session::log_finish(std::uint16_t code, std::string_view why) const {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  std::string reason(why);
+  std::string_view by = "network";  // no close frame from either side
+  if (started_close_ != 0) {
+    by = "server";
+    reason = cause_of(started_close_);  // how the handshake then ended says little more
+  } else if (peer_closed_) {
+    by = "client";
+  } else if (code != 1006) {
+    by = "server";  // dropped at shutdown, or could not be polled
+  }
+  core::log_event("disconnect")
+      .text("id", chat_.id())
+      .text("peer", peer_)
+      .number("code", code)
+      .text("reason", reason)
+      .text("by", by)
+      .number("duration_ms", static_cast<std::uint32_t>(steady_millis_low() - opened_ms_))
+      .number("messages_in", messages_in_)
+      .number("messages_out", messages_out_)
+      .log(spdlog::level::info);
+}
+
 void ws_session::finish(std::uint16_t code, std::string_view why) {
   if (finished_) return;
   finished_ = true;
@@ -396,7 +470,7 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   outbox_bytes_ = 0;
   partial_ = std::string();
   count_close(code);
-  spdlog::info("disconnect id={} peer={} code={} ({})", chat_.id(), peer_, code, why);
+  log_finish(code, why);
   // Callers up the stack may still use the session: it goes once their handler has returned.
   asio::post(worker_.io(), [self = std::move(self_)] {});
 }

@@ -106,6 +106,7 @@ class ws_session final : public core::sink,
   // Ends the connection now: closes the socket, leaves the hub, logs once.
   void finish(std::uint16_t code, std::string_view why);
   void count_close(std::uint16_t code);
+  void log_finish(std::uint16_t code, std::string_view why) const;
 
   worker& worker_;
   std::shared_ptr<ws_session> self_;  // from start() until finish()
@@ -134,8 +135,15 @@ class ws_session final : public core::sink,
   clock::time_point close_deadline_;
   std::int64_t token_expires_at_;  // no_expiry without a token
 
+  // For the line logged when the connection ends. Counts stop at 2^32 - 1; the start is
+  // steady milliseconds modulo 2^32, so durations are exact up to 49 days.
+  std::uint32_t messages_in_ = 0;   // text and binary messages read
+  std::uint32_t messages_out_ = 0;  // text and binary frames queued
+  std::uint32_t opened_ms_ = 0;
+
   std::uint16_t close_code_ = 1006;   // what the log reports: sent or received close code
   std::uint16_t deferred_close_ = 0;  // close code to answer once the store has answered; 0: none
+  std::uint16_t started_close_ = 0;   // the code we sent when we closed first (why); 0: we did not
   bool closing_ = false;              // our close frame is queued; no more data frames
   bool peer_closed_ = false;          // the peer's close frame arrived
   bool finished_ = false;
