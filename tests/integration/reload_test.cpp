@@ -90,15 +90,35 @@ TEST_F(reload, a_setting_that_needs_a_restart_is_named_and_kept) {
   auto file = write_config(dir_, "parley.toml", "max-text-bytes = 1024\n");
   server_process server({"--config", file});
   write_config(dir_, "parley.toml", "max-text-bytes = 4096\nmax-rate-strikes = 50\n");
-  sighup(server, "reload: max-rate-strikes 100 -> 50");
-  EXPECT_TRUE(contains(server.log(),
-                       "reload: changed but needs a restart, the running values stay: "
-                       "max-text-bytes (running 1024, configured 4096)"))
-      << server.log();
+  sighup(server,  // the warning comes after the line of what was applied
+         "reload: changed but needs a restart, the running values stay: "
+         "max-text-bytes (running 1024, configured 4096)");
+  EXPECT_TRUE(contains(server.log(), "reload: max-rate-strikes 100 -> 50")) << server.log();
   ws_client c(ioc_, server.port());
   c.connect("c");
   c.send_text(R"({"type":"msg","to":"c","cid":"x","text":")" + std::string(2000, 'x') + "\"}");
   EXPECT_EQ(str(c.read_json(), "code"), "too_large");
+}
+
+TEST_F(reload, allowed_origins_and_max_connections_apply_to_the_next_connection) {
+  auto file = write_config(dir_, "parley.toml", "max-connections = 1\n");
+  server_process server({"--config", file});
+  ws_client first(ioc_, server.port());
+  first.connect("first");
+  auto upgrade = [&](const std::string& id, ws_client::headers headers) {
+    ws_client c(ioc_, server.port());
+    c.start("/ws/" + id, std::move(headers));
+    return c.wait_open();
+  };
+  EXPECT_FALSE(upgrade("second", {}));  // 503: one connection at most
+  EXPECT_FALSE(upgrade("third", {{"Origin", "https://a.example"}}));
+
+  write_config(dir_, "parley.toml",
+               "max-connections = 10\nallowed-origins = [\"https://a.example\"]\n");
+  sighup(server, "reload: max-connections 1 -> 10, allowed-origins [] -> [\"https://a.example\"]");
+  EXPECT_TRUE(upgrade("second", {}));
+  EXPECT_TRUE(upgrade("third", {{"Origin", "https://a.example"}}));
+  EXPECT_FALSE(upgrade("fourth", {{"Origin", "https://b.example"}}));
 }
 
 TEST_F(reload, a_reload_without_changes_says_so) {
