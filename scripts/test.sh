@@ -49,9 +49,11 @@ fail_on_reports() {
     exit 1
   fi
 }
+# store.fsync is left out: it runs the server under strace, and LeakSanitizer cannot work
+# under ptrace (it counts real fsyncs, which a sanitized build does not change).
 suites_against() {
   PARLEY_BINARY="$1" ctest --test-dir "$repo_root/build-test" --output-on-failure -j 2 \
-    --timeout 900 -L 'integration|conformance|store'
+    --timeout 900 -L 'integration|conformance|store' -E '^store\.fsync$'
 }
 
 section "ThreadSanitizer: the server under the integration, conformance and store suites"

@@ -4,9 +4,10 @@
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
-#include <map>
+#include <memory>
 #include <type_traits>
 
 #include "parley/app/number_flag.hpp"
@@ -24,12 +25,48 @@ std::string env_name(std::string_view flag) {
   return name;
 }
 
-// Number flags are checked with in_range (not CLI::Range, whose "not in range" is also its
-// answer to "abc").
+// Where settings are registered: the CLI11 app, and the table of config-file keys (may be null).
+struct registrar {
+  CLI::App& app;
+  setting_table* settings;
+
+  void list(std::string_view key, setting_kind kind, std::function<std::string()> toml,
+            bool secret = false) {
+    if (settings) settings->push_back({std::string(key), kind, std::move(toml), secret});
+  }
+};
+
+// A value as TOML writes it.
 template <typename T>
-CLI::Option* add(CLI::App& cli, std::string_view flag, T& value, std::string_view help) {
-  auto* option =
-      cli.add_option("--" + std::string(flag), value, std::string(help))->envname(env_name(flag));
+std::string toml_value(const T& value) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return toml_string(value);
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    std::string list = "[";
+    for (const auto& item : value)
+      list += (list.size() > 1 ? ", " : "") + toml_string(item);
+    return list + "]";
+  } else {
+    return number_text(value);
+  }
+}
+
+template <typename T>
+constexpr setting_kind kind_of() {
+  if constexpr (std::is_same_v<T, std::string>) return setting_kind::text;
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) return setting_kind::text_list;
+  if constexpr (std::is_floating_point_v<T>) return setting_kind::number;
+  return setting_kind::integer;
+}
+
+// A setting with a value of type T: flag, environment variable and config-file key. Number
+// flags are checked with in_range (not CLI::Range, whose "not in range" is also its answer to
+// "abc").
+template <typename T>
+CLI::Option* add(registrar& cli, std::string_view flag, T& value, std::string_view help) {
+  auto* option = cli.app.add_option("--" + std::string(flag), value, std::string(help))
+                     ->envname(env_name(flag));
+  cli.list(flag, kind_of<T>(), [&value] { return toml_value(value); });
   if constexpr (std::is_floating_point_v<T>) {
     return option->default_str(number_text(value));  // 33554432, not 3.35544e+07
   } else {
@@ -74,14 +111,32 @@ CLI::Validator listen_address_check() {
 constexpr double max_seconds = 24 * 3600;
 constexpr std::size_t max_message_limit = 1024ull * 1024 * 1024;  // 1 GiB: far past any chat file
 
-void register_store_flags(CLI::App& cli, store::store_config& s) {
-  const std::map<std::string, store::store_kind> kinds{{"none", store::store_kind::none},
-                                                       {"sqlite", store::store_kind::sqlite}};
-  cli.add_option("--store", s.kind,
-                 "where conversations are kept: sqlite (in --data-dir) or none (nothing kept)")
+// --store: a name (any case) for the enum, as "0" or "1", which CLI11 then converts.
+CLI::Validator store_kind_check() {
+  return CLI::Validator(
+      [](std::string& name) -> std::string {
+        std::string lower = CLI::detail::to_lower(name);
+        if (lower == "none" || lower == "sqlite") {
+          name = lower == "sqlite" ? "1" : "0";
+          return {};
+        }
+        return name + " is not a store: sqlite or none";
+      },
+      "{sqlite,none}");
+}
+
+void register_store_flags(registrar& cli, store::store_config& s) {
+  static_assert(static_cast<int>(store::store_kind::none) == 0 &&
+                static_cast<int>(store::store_kind::sqlite) == 1);
+  cli.app
+      .add_option("--store", s.kind,
+                  "where conversations are kept: sqlite (in --data-dir) or none (nothing kept)")
       ->envname(env_name("store"))
-      ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case))
+      ->transform(store_kind_check())
+      ->type_name("TEXT")
       ->default_str("sqlite");
+  cli.list("store", setting_kind::text,
+           [&s] { return toml_string(s.kind == store::store_kind::sqlite ? "sqlite" : "none"); });
   add(cli, "data-dir", s.data_dir, "folder of the sqlite store (made when missing)");
   add(cli, "retention-days", s.retention_days, "days a message stays in history (0: forever)")
       ->check(in_range(0.0, 365000.0));
@@ -101,16 +156,42 @@ void register_store_flags(CLI::App& cli, store::store_config& s) {
 
 }  // namespace
 
-void register_secret_flags(CLI::App& cli, std::string& secret) {
-  add(cli, "auth-secret", secret,
-      "HS256 secret: every upgrade then needs a JWT whose sub is its id (empty: no auth)");
-  cli.add_option("--auth-secret-file", "file holding the auth secret")
-      ->envname("PARLEY_AUTH_SECRET_FILE")
-      ->check(CLI::ExistingFile)
-      ->each([&secret](const std::string& path) { secret = read_secret(path); });
+std::string toml_string(std::string_view text) {
+  std::string quoted = "\"";
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (byte < 0x20 || byte == 0x7F) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04X", byte);
+      quoted += escape;
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + '"';
 }
 
-void register_flags(CLI::App& cli, net::server_config& c) {
+void register_secret_flags(CLI::App& app, std::string& secret, setting_table* settings) {
+  registrar cli{app, settings};
+  add(cli, "auth-secret", secret,
+      "HS256 secret: every upgrade then needs a JWT whose sub is its id (empty: no auth)");
+  if (settings) settings->back().secret = true;
+  auto path = std::make_shared<std::string>();  // for `config print`
+  app.add_option("--auth-secret-file", "file holding the auth secret")
+      ->envname("PARLEY_AUTH_SECRET_FILE")
+      ->check(CLI::ExistingFile)
+      ->each([&secret, path](const std::string& file) {
+        secret = read_secret(file);
+        *path = file;
+      });
+  cli.list("auth-secret-file", setting_kind::text, [path] { return toml_string(*path); });
+}
+
+void register_flags(CLI::App& app, net::server_config& c, setting_table& settings) {
+  registrar cli{app, &settings};
   add(cli, "host", c.host, "IP address to listen on")->check(ip_address_check());
   add(cli, "port", c.port, "TCP port (0 picks a free one; the log says which)")
       ->check(in_range(0, 65535));
@@ -150,11 +231,24 @@ void register_flags(CLI::App& cli, net::server_config& c) {
       {"all", core::presence_scope::all},
       {"contacts", core::presence_scope::contacts},
       {"off", core::presence_scope::off}};
-  cli.add_option("--presence-scope", c.chat.presence,
-                 "ids `who` lists: all online, contacts (chat partners and watched ids) or off")
+  cli.app
+      .add_option("--presence-scope", c.chat.presence,
+                  "ids `who` lists: all online, contacts (chat partners and watched ids) or off")
       ->envname(env_name("presence-scope"))
       ->transform(CLI::CheckedTransformer(scopes, CLI::ignore_case))
+      ->type_name("TEXT")
       ->default_str("all");
+  cli.list("presence-scope", setting_kind::text, [&c] {
+    switch (c.chat.presence) {
+      case core::presence_scope::contacts:
+        return toml_string("contacts");
+      case core::presence_scope::off:
+        return toml_string("off");
+      case core::presence_scope::all:
+        break;
+    }
+    return toml_string("all");
+  });
   add(cli, "max-messages-per-second", c.chat.max_messages_per_second,
       "messages a connection may send per second (bursts of 2 s); over: rate_limited (0: none)")
       ->check(in_range(0.0, 1e9));
@@ -179,10 +273,12 @@ void register_flags(CLI::App& cli, net::server_config& c) {
   add(cli, "max-tracked-ips", c.max_tracked_ips,
       "addresses the per-address limits track at once; the longest-idle is forgotten at the cap")
       ->check(in_range(std::size_t{1}, std::size_t{100000000}));
-  cli.add_flag("--ip-limits-on-loopback", c.ip_limits_on_loopback,
+  app.add_flag("--ip-limits-on-loopback", c.ip_limits_on_loopback,
                "apply the per-address limits to loopback peers too (exempt by default: a proxy)")
       ->envname(env_name("ip-limits-on-loopback"));
-  register_secret_flags(cli, c.auth_secret);
+  cli.list("ip-limits-on-loopback", setting_kind::boolean,
+           [&c] { return std::string(c.ip_limits_on_loopback ? "true" : "false"); });
+  register_secret_flags(app, c.auth_secret, &settings);
   add(cli, "allowed-origins", c.allowed_origins,
       "browser origins allowed besides the server's own (default: localhost on any port; *: any)")
       ->delimiter(',');
@@ -205,6 +301,9 @@ void register_flags(CLI::App& cli, net::server_config& c) {
       ->check(in_range(std::size_t{1}, std::size_t{10000000}));
   add(cli, "log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  add(cli, "log-format", c.log_format,
+      "text (one line per event, for people) or json (one object per line, for collectors)")
+      ->check(CLI::IsMember({"text", "json"}));
 }
 
 }  // namespace parley::app

@@ -1,21 +1,22 @@
 // parley: private, real-time chat over WebSockets.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <thread>
 
-#include "parley/app/config_cli.hpp"
+#include "parley/app/command_line.hpp"
+#include "parley/app/config_command.hpp"
+#include "parley/app/log_format.hpp"
 #include "parley/app/open_file_limit.hpp"
+#include "parley/app/reload.hpp"
 #include "parley/app/service_notify.hpp"
 #include "parley/app/startup_failure.hpp"
 #include "parley/app/static_dir.hpp"
-#include "parley/app/store_command.hpp"
-#include "parley/app/token_command.hpp"
 #include "parley/net/server.hpp"
 
 namespace {
@@ -29,17 +30,13 @@ constexpr int exit_usage = 2;            // a bad flag or value, or a bad `parle
 
 constexpr const char* exit_status_help =
     "Exit status:\n"
-    "  0  stopped by SIGINT or SIGTERM; or --help, --version, token, store did what was asked\n"
+    "  0  stopped by SIGINT or SIGTERM; or --help, --version, token, config, store did what was\n"
+    "     asked\n"
     "  1  could not start (port in use, unusable TLS files, no pages folder); or store check\n"
     "     found a problem, or store found no store to read\n"
-    "  2  bad flag, value or usage";
-
-void set_up_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("parley");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-}
+    "  2  bad flag, value, config file or usage\n"
+    "Signals: SIGINT and SIGTERM stop; SIGHUP reads the settings again and applies those that "
+    "may change while running (README: Reloading)";
 
 std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint, bool tls) {
   auto address = endpoint.address();
@@ -108,27 +105,39 @@ std::string candidate_list(const std::vector<parley::app::static_dir_candidate>&
 }  // namespace
 
 int main(int argc, char** argv) {
+  using parley::app::command_line;
   parley::net::server_config config;
   config.static_dir.clear();
   auto candidates = parley::app::static_dir_candidates();
   std::string static_origin = default_static_dir(config, candidates);
-  CLI::App cli{"Parley: private, real-time chat over WebSockets"};
-  cli.set_version_flag("--version", "parley " PARLEY_VERSION, "print the version and exit");
-  cli.footer(exit_status_help);
-  parley::app::register_flags(cli, config);
-  parley::app::token_command token;
-  auto* token_cli = token.register_on(cli, config.auth_secret);
-  parley::app::store_command store;
-  auto* store_cli = store.register_on(cli, config.store.data_dir);
+  command_line settings(config, "parley " PARLEY_VERSION, exit_status_help);
   try {
-    cli.parse(argc, argv);
+    settings.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e) == 0 ? 0 : exit_usage;
+    return settings.exit(e) == 0 ? 0 : exit_usage;
   }
-  if (*token_cli) return token.run(config.auth_secret);
-  if (*store_cli) return store.run(config.store.data_dir, std::cout, std::cerr);
-  set_up_logging(config.log_level);
-  if (cli.get_option("--static-dir")->count() > 0) static_origin = "--static-dir";
+  switch (settings.chosen()) {
+    case command_line::command::token:
+      return settings.run_token();
+    case command_line::command::config_check:
+      return parley::app::check_config(settings.check_file());
+    case command_line::command::config_print:
+      parley::app::print_config(settings, stdout);
+      return 0;
+    case command_line::command::store:
+      return settings.run_store(std::cout, std::cerr);
+    case command_line::command::serve:
+      break;
+  }
+  parley::app::set_up_logging(config.log_level, config.log_format);
+  // Made before the start-up line, which scripts wait for before they may send SIGHUP: a signal
+  // from then on is queued for the handler below, never the default action (SIGHUP ends a
+  // process).
+  boost::asio::io_context signal_io;
+  boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM, SIGHUP);
+  if (std::string source = settings.source_of("static-dir"); source != "default") {
+    static_origin = source == "flag" ? "--static-dir" : source;
+  }
   if (config.static_dir.empty()) {
     spdlog::critical(
         "cannot start: no pages folder (none of {} exists); give one with --static-dir",
@@ -153,20 +162,34 @@ int main(int argc, char** argv) {
     spdlog::info("admin port on {} (/metrics, /healthz{})", url_of(*admin, false),
                  config.admin_token.empty() ? "" : ", /admin");
   }
+  std::string config_file;
+  if (!settings.config_file().empty()) config_file = ", config file: " + settings.config_file();
   std::string url = url_of(server->local_endpoint(), config.tls());
-  spdlog::info("listening on {} (static files: {} [{}], threads: {}, max connections: {})", url,
+  spdlog::info("listening on {} (static files: {} [{}], threads: {}, max connections: {}{})", url,
                config.static_dir, static_origin, thread_count(config.threads),
-               config.max_connections);
+               config.max_connections, config_file);
   spdlog::set_level(level);
 
-  boost::asio::io_context signal_io;
-  boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: closing connections and stopping", signal);
-    parley::app::notify_stopping();
-    server->stop(shutdown_drain_seconds);
-  });
+  parley::app::reloader reloader(
+      argc, argv, config, settings.settings(), *server,
+      {[&](parley::net::server_config& next) {
+         next.static_dir.clear();
+         default_static_dir(next, candidates);
+       },
+       [](parley::net::server_config& next) { fit_connections_to_open_files(next); }});
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        reloader.reload();
+        return wait_for_signal();
+      }
+      spdlog::info("signal {}: closing connections and stopping", signal);
+      parley::app::notify_stopping();
+      server->stop(shutdown_drain_seconds);
+    });
+  };
+  wait_for_signal();
   std::thread signal_thread([&] { signal_io.run(); });
   // The listener is bound and the store open (both in the server's constructor), and SIGTERM is
   // handled: a Type=notify unit counts as started from here.

@@ -9,6 +9,7 @@ using protocol::close_code;
 bool close_state::begin(close_code code, clock::time_point deadline) {
   if (!answer(deadline)) return false;
   code_ = static_cast<std::uint16_t>(code);
+  server_began_ = !peer_closed_;
   return true;
 }
 

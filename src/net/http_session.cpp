@@ -12,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "parley/core/clock.hpp"
+#include "parley/core/log_event.hpp"
 #include "parley/net/admin_api.hpp"
 #include "parley/net/io_errors.hpp"
 #include "parley/net/metrics.hpp"
@@ -85,7 +86,8 @@ http_session::http_session(worker& owner, const http_context& context, asio::ip:
                            const asio::ip::tcp::endpoint& peer)
     : worker_(owner),
       context_(context),
-      stream_(std::move(socket), context.tls),
+      // The operator's port is plain HTTP, on a private address (--admin-listen).
+      stream_(std::move(socket), context.role == port_role::ops_only ? nullptr : owner.tls()),
       deadline_(stream_.get_executor()),
       peer_(endpoint_text(peer)) {
   take_address_slot(peer.address());
@@ -201,7 +203,7 @@ std::variant<handshake_refusal, http_session::admission> http_session::admit(
   // Who asks comes before how: a page that fetches its socket's path with a plain GET, to learn
   // why its socket was refused, gets the origin or token answer rather than 426.
   std::string_view origin = request[http::field::origin];
-  if (!context_.origins.allows(origin, request[http::field::host])) {
+  if (!worker_.origins().allows(origin, request[http::field::host])) {
     return handshake_refusal{
         http::status::forbidden,
         "this page's origin may not connect; the server's --allowed-origins lists the sites "
@@ -259,14 +261,20 @@ void http_session::log_refusal(const handshake_refusal& refusal, std::string_vie
     spdlog::debug("refused {} {}: {} {}", peer_, target, static_cast<int>(refusal.status), why);
     return;
   }
+  if (!spdlog::should_log(spdlog::level::info)) return;
   auto left_out = context_.refusal_log.admit(std::chrono::steady_clock::now());
   if (!left_out) return;
-  if (*left_out > 0) {
-    spdlog::info("refused {} {}: {} {} ({} refusals not logged before this one)", peer_, target,
-                 static_cast<int>(refusal.status), why, *left_out);
-  } else {
-    spdlog::info("refused {} {}: {} {}", peer_, target, static_cast<int>(refusal.status), why);
-  }
+  int code = static_cast<int>(refusal.status);
+  std::string text = fmt::format("refused {} {}: {} {}", peer_, target, code, why);
+  if (*left_out > 0) text += fmt::format(" ({} refusals not logged before this one)", *left_out);
+  core::log_event("refused")
+      .text("peer", peer_)
+      .text("target", target)
+      .number("status", code)
+      .text("reason", why)
+      .number("not_logged_before", static_cast<std::int64_t>(*left_out))
+      .message(text)
+      .log(spdlog::level::info);
 }
 
 asio::awaitable<void> http_session::refuse(const handshake_refusal& refusal) {

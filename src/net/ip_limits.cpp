@@ -52,14 +52,26 @@ std::size_t ip_limits::key_hash::operator()(const address_key& key) const noexce
 }
 
 ip_limits::ip_limits(const server_config& config)
-    : max_open_(config.max_connections_per_ip),
+    : limit_loopback_(config.ip_limits_on_loopback),
+      max_open_(config.max_connections_per_ip),
       max_new_per_second_(config.max_new_connections_per_ip),
-      max_tracked_(config.max_tracked_ips),
-      limit_loopback_(config.ip_limits_on_loopback) {}
+      max_tracked_(config.max_tracked_ips) {}
+
+void ip_limits::update(const server_config& config) {
+  std::lock_guard lock(mutex_);
+  max_open_ = config.max_connections_per_ip;
+  max_tracked_ = config.max_tracked_ips;
+  limit_loopback_.store(config.ip_limits_on_loopback, std::memory_order_relaxed);
+  if (max_new_per_second_ == config.max_new_connections_per_ip) return;
+  max_new_per_second_ = config.max_new_connections_per_ip;
+  for (auto& [key, counted] : entries_)
+    counted.new_connections =
+        core::token_bucket(max_new_per_second_, burst_for(max_new_per_second_));
+}
 
 std::variant<ip_limits::slot, ip_refusal> ip_limits::acquire(const ip::address& peer,
                                                              std::int64_t now_ns) {
-  if (!limit_loopback_ && is_loopback(peer)) return slot{};
+  if (!limit_loopback_.load(std::memory_order_relaxed) && is_loopback(peer)) return slot{};
   const address_key key = key_of(peer);
   std::lock_guard lock(mutex_);
   forget_refilled(now_ns);

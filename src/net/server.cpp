@@ -19,26 +19,27 @@ server::server(server_config config)
     : config_(std::move(config)),
       bans_(config_.max_banned_ids),
       addresses_(config_),
-      files_(config_.static_dir),
-      origins_(config_.allowed_origins) {
+      files_(config_.static_dir) {
   if (!config_.auth_secret.empty()) tokens_.emplace(config_.auth_secret);
-  if (config_.tls()) tls_.emplace(config_.tls_certificate_file, config_.tls_key_file);
+  std::shared_ptr<const tls_context> tls;
+  if (config_.tls()) {
+    tls = std::make_shared<tls_context>(config_.tls_certificate_file, config_.tls_key_file);
+  }
   config_.chat.max_text_bytes = config_.max_text_bytes;
   if (config_.store.enabled()) store_ = std::make_unique<store::sqlite_store>(config_.store, hub_);
   unsigned threads = thread_count(config_.threads);
   for (unsigned i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<worker>(config_, hub_, store_.get()));
+    workers_.push_back(std::make_unique<worker>(config_, hub_, store_.get(), tls));
   }
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
-  http_.emplace(http_context{
-      files_, origins_, tokens_ ? &*tokens_ : nullptr, std::chrono::steady_clock::now(), workers_,
-      tls_ ? tls_->native() : nullptr, addresses_, store_.get(), refusal_log_, bans_});
+  http_.emplace(http_context{files_, tokens_ ? &*tokens_ : nullptr,
+                             std::chrono::steady_clock::now(), workers_, addresses_, store_.get(),
+                             refusal_log_, bans_});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   if (auto admin = parse_listen_address(config_.admin_listen)) {
     http_->role = port_role::public_only;
     admin_http_.emplace(*http_);
     admin_http_->role = port_role::ops_only;
-    admin_http_->tls = nullptr;  // the operator's port is plain HTTP, on a private address
     admin_listener_ = std::make_unique<listener>(workers_, *admin_http_, *admin);
   }
   drain_timer_.emplace(workers_.front()->io());
@@ -81,6 +82,16 @@ void server::stop(double drain_seconds) {
     w->post_close_all();
   auto deadline = std::chrono::steady_clock::now() + seconds_setting(drain_seconds);
   asio::post(workers_.front()->io(), [this, deadline] { drain(deadline); });
+}
+
+void server::reload(const server_config& next) {
+  std::shared_ptr<const tls_context> tls;
+  if (config_.tls() && next.tls()) {
+    tls = std::make_shared<tls_context>(next.tls_certificate_file, next.tls_key_file);
+  }
+  addresses_.update(next);
+  for (auto& w : workers_)
+    w->post_reload(next, tls);
 }
 
 // Ends every loop once no WebSocket is left, or at the deadline. On the first worker's thread.

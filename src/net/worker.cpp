@@ -25,8 +25,11 @@ std::chrono::steady_clock::duration tick_period(const server_config& c) {
 }
 }  // namespace
 
-worker::worker(const server_config& config, core::hub& hub, core::message_store* store)
+worker::worker(const server_config& config, core::hub& hub, core::message_store* store,
+               std::shared_ptr<const tls_context> tls)
     : config_(config),
+      origins_(config.allowed_origins),
+      tls_(std::move(tls)),
       hub_(hub),
       store_(store),
       tick_timer_(io_),
@@ -130,6 +133,15 @@ void worker::abandon_sessions() {
     auto session = sessions_.front().shared_from_this();
     session->abandon();
   }
+}
+
+void worker::post_reload(const server_config& next, std::shared_ptr<const tls_context> tls) {
+  boost::asio::post(io_, [this, next, tls = std::move(tls)]() mutable {
+    copy_reloadable(config_, next);
+    origins_ = origin_policy(config_.allowed_origins);
+    if (tls) tls_ = std::move(tls);
+    tick_period_ = tick_period(config_);
+  });
 }
 
 void worker::post_close_all() {

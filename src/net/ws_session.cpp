@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "parley/core/clock.hpp"
+#include "parley/core/log_event.hpp"
 #include "parley/net/io_errors.hpp"
 
 namespace parley::net {
@@ -18,6 +19,34 @@ namespace {
 constexpr int max_reads_per_event = 4;
 // Growth of a partial frame's buffer per read when its size is not known yet.
 constexpr std::size_t partial_read_bytes = 16 * 1024;
+
+std::uint32_t steady_millis_low() {
+  return static_cast<std::uint32_t>(core::steady_nanos() / 1'000'000);
+}
+
+// Why the server closed a connection with `code`, for the log.
+std::string_view cause_of(std::uint16_t code) {
+  switch (close_code{code}) {
+    case close_code::going_away:
+      return "server shutting down";
+    case close_code::protocol_error:
+      return "protocol violation";
+    case close_code::invalid_payload:
+      return "invalid UTF-8";
+    case close_code::policy_violation:
+      return "over the message rate";
+    case close_code::too_big:
+      return "message too big";
+    case close_code::ping_timeout:
+      return "ping timeout";
+    case close_code::token_expired:
+      return "token expired";
+    case close_code::too_slow:
+      return "too slow";
+    default:
+      return "closed by the server";
+  }
+}
 
 }  // namespace
 
@@ -33,8 +62,7 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       chat_(owner.hub(), owner.store(), std::move(id), *this, owner.parser(), owner.config().chat,
             owner.stats()),
       partial_(std::move(received)),
-      liveness_(token_expires_at),
-      connected_at_s_(static_cast<std::uint32_t>(core::unix_millis() / 1000)) {}
+      liveness_(token_expires_at) {}
 
 ws_session::~ws_session() = default;
 
@@ -44,8 +72,11 @@ void ws_session::start() {
   self_ = shared_from_this();
   worker_.add(*this);
   liveness_.start(clock::now());
+  opened_ms_ = steady_millis_low();
   worker_.stats().connections_opened.add();
-  spdlog::info("connect id={} peer={}", chat_.id(), peer_);
+  if (spdlog::should_log(spdlog::level::info)) {
+    core::log_event("connect").text("id", chat_.id()).text("peer", peer_).log(spdlog::level::info);
+  }
   chat_.open(weak_from_this());
   if (!partial_.empty()) {
     std::string received = std::move(partial_);
@@ -212,13 +243,18 @@ void ws_session::on_close(std::uint16_t code, std::string_view reason) {
 
 void ws_session::enqueue(protocol::shared_frame frame) {
   if (!close_.open()) return;
+  bool data = (static_cast<unsigned char>(frame->bytes().front()) & 0x08) == 0;  // not control
   auto verdict = outbox_.push(std::move(frame), worker_.config());
   worker_.stats().messages_out.add();
-  messages_out_.fetch_add(1, std::memory_order_relaxed);
+  if (data) messages_out_.fetch_add(1, std::memory_order_relaxed);
   worker_.stats().outbox_peak_bytes.raise_to(outbox_.bytes());
   if (verdict == outbox::verdict::over_hard) {
-    spdlog::warn("slow reader id={} peer={}: {} unsent bytes over the limit", chat_.id(), peer_,
-                 outbox_.bytes());
+    core::log_event("slow_reader")
+        .text("id", chat_.id())
+        .text("peer", peer_)
+        .number("unsent_bytes", static_cast<std::int64_t>(outbox_.bytes()))
+        .text("reason", "over --max-outbox-bytes")
+        .log(spdlog::level::warn);
     outbox_.drop_unsent();
     return close(close_code::too_slow, "too slow");
   }
@@ -263,7 +299,9 @@ void ws_session::wait_writable() {
 // ---- closing and deadlines
 
 core::sink::description ws_session::describe() const {
-  return {peer_, std::int64_t{connected_at_s_} * 1000, messages_in_.load(std::memory_order_relaxed),
+  // Connected since: now, less how long it has been open (steady, so a clock step cannot lie).
+  std::int64_t open_ms = static_cast<std::uint32_t>(steady_millis_low() - opened_ms_);
+  return {peer_, core::unix_millis() - open_ms, messages_in_.load(std::memory_order_relaxed),
           messages_out_.load(std::memory_order_relaxed)};
 }
 
@@ -312,8 +350,12 @@ void ws_session::tick(clock::time_point now) {
 bool ws_session::check_outbox_limits(clock::time_point now) {
   if (outbox_.check(now, worker_.config()) != outbox::verdict::soft_too_long) return false;
   const server_config& config = worker_.config();
-  spdlog::warn("slow reader id={} peer={}: over {} unsent bytes for {} s", chat_.id(), peer_,
-               config.outbox_soft_bytes, config.outbox_soft_seconds);
+  core::log_event("slow_reader")
+      .text("id", chat_.id())
+      .text("peer", peer_)
+      .number("unsent_bytes", static_cast<std::int64_t>(outbox_.bytes()))
+      .text("reason", "over --outbox-soft-bytes for --outbox-soft-seconds")
+      .log(spdlog::level::warn);
   outbox_.drop_unsent();
   close(close_code::too_slow, "too slow");
   return true;
@@ -346,6 +388,32 @@ void ws_session::count_close(std::uint16_t code) {
   }
 }
 
+// One line per connection: how it ended, who began it and why, how long it lasted, and the
+// messages it carried.
+void ws_session::log_finish(std::uint16_t code, std::string_view why) const {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  std::string reason(why);
+  std::string_view by = "network";  // no close frame from either side
+  if (close_.server_began()) {
+    by = "server";
+    reason = cause_of(close_.code());  // how the handshake then ended says little more
+  } else if (close_.peer_closed()) {
+    by = "client";
+  } else if (code != 1006) {
+    by = "server";  // dropped at shutdown, or could not be polled
+  }
+  core::log_event("disconnect")
+      .text("id", chat_.id())
+      .text("peer", peer_)
+      .number("code", code)
+      .text("reason", reason)
+      .text("by", by)
+      .number("duration_ms", static_cast<std::uint32_t>(steady_millis_low() - opened_ms_))
+      .number("messages_in", messages_in_.load(std::memory_order_relaxed))
+      .number("messages_out", messages_out_.load(std::memory_order_relaxed))
+      .log(spdlog::level::info);
+}
+
 void ws_session::finish(std::uint16_t code, std::string_view why) {
   if (!close_.finish()) return;
   chat_.close();
@@ -355,7 +423,7 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   outbox_.clear();
   partial_ = std::string();
   count_close(code);
-  spdlog::info("disconnect id={} peer={} code={} ({})", chat_.id(), peer_, code, why);
+  log_finish(code, why);
   // Callers up the stack may still use the session: it goes once their handler has returned.
   asio::post(worker_.io(), [self = std::move(self_)] {});
 }

@@ -1,6 +1,7 @@
 // HTTPS and WSS on one port (--tls-cert/--tls-key), with a certificate made for the suite by
 // the openssl command. The client is Beast's WebSocket over Asio's SSL stream, which verifies
 // the server's certificate against that one.
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
@@ -215,6 +216,68 @@ TEST_F(tls, a_client_that_never_finishes_the_tls_handshake_is_cut_at_the_deadlin
   auto start = steady::now();
   EXPECT_TRUE(silent.wait_eof(ms{5000}));
   EXPECT_LT(ms_since(start), 4000);  // --handshake-timeout 1
+}
+
+// SIGHUP loads the certificate and key again: new connections get the new pair, open ones keep
+// theirs; a pair that cannot be used changes nothing.
+class tls_reload : public tls {
+ protected:
+  static void SetUpTestSuite() {
+    files_ = std::make_unique<certificate_files>();  // the first pair: context_ trusts it
+    next_ = std::make_unique<certificate_files>();
+    live_ = std::make_unique<certificate_files>();  // the paths the server reads
+    put_in_place(*files_);
+    start_server({"--tls-cert", live_->certificate.string(), "--tls-key", live_->key.string()});
+  }
+  static void TearDownTestSuite() {
+    stop_server();
+    files_.reset();
+    next_.reset();
+    live_.reset();
+  }
+
+  static void put_in_place(const certificate_files& pair) {
+    using std::filesystem::copy_options;
+    std::filesystem::copy_file(pair.certificate, live_->certificate,
+                               copy_options::overwrite_existing);
+    std::filesystem::copy_file(pair.key, live_->key, copy_options::overwrite_existing);
+  }
+
+  static void sighup(const std::string& outcome) {
+    ASSERT_EQ(::kill(server().pid(), SIGHUP), 0);
+    ASSERT_TRUE(server().wait_for_log(outcome, ms{5000})) << server().log();
+  }
+
+  // Whether a TLS handshake succeeds for a client that trusts only `certificate`.
+  bool handshake_trusting(const std::filesystem::path& certificate) {
+    ssl::context context(ssl::context::tls_client);
+    context.load_verify_file(certificate.string());
+    context.set_verify_mode(ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(ioc_, context);
+    return !open_tls(stream);
+  }
+
+  static inline std::unique_ptr<certificate_files> next_, live_;
+};
+
+TEST_F(tls_reload, new_connections_get_the_new_pair_and_open_ones_stay) {
+  auto before = connect_wss(unique_id("before"));
+  EXPECT_TRUE(handshake_trusting(files_->certificate));
+
+  put_in_place(*next_);
+  sighup("reload: no setting changed; TLS certificate and key loaded again");
+  EXPECT_TRUE(handshake_trusting(next_->certificate));
+  EXPECT_FALSE(handshake_trusting(files_->certificate));
+  write(*before, R"({"type":"ping","cid":"still"})");
+  EXPECT_EQ(read_json(*before).at("type"), "pong");
+
+  // A key of another pair: the reload fails, and the server goes on with the pair it has.
+  std::filesystem::copy_file(files_->key, live_->key,
+                             std::filesystem::copy_options::overwrite_existing);
+  sighup("reload failed, the running configuration stays: TLS key " + live_->key.string() + ": ");
+  EXPECT_TRUE(handshake_trusting(next_->certificate));
+  write(*before, R"({"type":"ping","cid":"again"})");
+  EXPECT_EQ(read_json(*before).at("type"), "pong");
 }
 
 TEST(tls_startup, a_missing_or_mismatched_certificate_stops_the_server_with_a_reason) {

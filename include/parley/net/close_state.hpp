@@ -42,6 +42,8 @@ class close_state {
 
   bool closing() const { return closing_; }  // our close frame is queued: no more data frames
   bool peer_closed() const { return peer_closed_; }
+  // We closed first (begin() before any close frame of the peer's): the log says why.
+  bool server_began() const { return server_began_; }
   bool finished() const { return finished_; }
   // Data frames may still be queued: neither closing nor ended.
   bool open() const { return !closing_ && !finished_; }
@@ -62,6 +64,7 @@ class close_state {
   bool closing_ = false;
   bool peer_closed_ = false;
   bool finished_ = false;
+  bool server_began_ = false;
 };
 
 }  // namespace parley::net

@@ -16,7 +16,6 @@
 #include "parley/net/ip_limits.hpp"
 #include "parley/net/log_throttle.hpp"
 #include "parley/net/ops_access.hpp"
-#include "parley/net/origin_policy.hpp"
 #include "parley/net/static_files.hpp"
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
@@ -25,14 +24,14 @@
 
 namespace parley::net {
 
-// What every HTTP session of one server shares; owned by the server.
+// What every HTTP session of one server shares; owned by the server. What SIGHUP may change
+// (allowed origins, the TLS context, limits) is the worker's (worker::origins, worker::tls,
+// worker::config) or ip_limits's own.
 struct http_context {
   const static_files& files;
-  const origin_policy& origins;
   const core::token_verifier* tokens;  // null when authentication is off
   std::chrono::steady_clock::time_point started;
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
-  SSL_CTX* tls;                                      // null: plain HTTP and WebSocket
   ip_limits& addresses;                              // safe from any thread
   const store::sqlite_store* store;                  // null without a store
   log_throttle& refusal_log;               // bounds the info lines about refused connections

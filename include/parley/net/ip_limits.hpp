@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <boost/asio/ip/address.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +60,11 @@ class ip_limits {
   // keeps retrying at its cap is held to the rate as well. A refused one takes no slot.
   std::variant<slot, ip_refusal> acquire(const boost::asio::ip::address& peer, std::int64_t now_ns);
 
+  // Takes the per-address settings of `config` (SIGHUP). Every tracked address gets a full
+  // bucket at the new rate; counts of open connections stay, so a lowered cap refuses new
+  // connections until enough have closed.
+  void update(const server_config& config);
+
   // Addresses tracked now (for tests).
   std::size_t tracked() const;
 
@@ -83,12 +89,11 @@ class ip_limits {
   void forget(std::list<address_key>::iterator idle);
   void release(const address_key& key) noexcept;
 
-  const std::size_t max_open_;
-  const double max_new_per_second_;
-  const std::size_t max_tracked_;
-  const bool limit_loopback_;
-
-  mutable std::mutex mutex_;
+  std::atomic<bool> limit_loopback_;  // read before the lock: loopback peers never take it
+  mutable std::mutex mutex_;          // guards everything below
+  std::size_t max_open_;
+  double max_new_per_second_;
+  std::size_t max_tracked_;
   std::unordered_map<address_key, entry, key_hash> entries_;
   std::list<address_key> idle_;  // addresses with no open connection, longest idle first
   std::list<address_key> busy_;  // the others, in no order

@@ -38,6 +38,11 @@ class server {
   // every WebSocket with 1001, and ends the threads once they are closed or after
   // `drain_seconds`.
   void stop(double drain_seconds);
+  // Applies the reloadable settings of `next` (server_config.hpp: reloadable_settings): with
+  // TLS, loads its certificate and key again for new connections. Safe from any thread; each
+  // worker takes the new values on its own thread, ip_limits under its lock. Throws
+  // std::runtime_error, having changed nothing, when the certificate or key cannot be used.
+  void reload(const server_config& next);
 
  private:
   void drain(std::chrono::steady_clock::time_point deadline);
@@ -50,9 +55,7 @@ class server {
   ip_limits addresses_;  // before workers_: their sessions hold slots until they are destroyed
   static_files files_;
   std::vector<std::unique_ptr<worker>> workers_;
-  origin_policy origins_;
   std::optional<core::token_verifier> tokens_;
-  std::optional<tls_context> tls_;
   // Refused connections are logged at info, 20 lines a second at most: enough to see who is
   // refused and why, too few for a flood of refusals to fill the disk.
   log_throttle refusal_log_{20};

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parley/core/chat_connection.hpp"
@@ -72,14 +73,35 @@ struct server_config {
   std::string admin_token;
   // Ids banned at once (--admin-token's ban); about 100 bytes each. More: the ban is refused.
   std::size_t max_banned_ids = 10000;
-  core::chat_limits chat;     // who/watch limits; max_text_bytes mirrored from above
-  store::store_config store;  // the durable store (protocol-v2)
+  std::string log_format = "text";  // or "json": one object per line, for log collectors
+  core::chat_limits chat;           // who/watch limits; max_text_bytes mirrored from above
+  store::store_config store;        // the durable store (protocol-v2)
 
   // The hard outbox limit actually applied: never less than two of the largest messages
   // (protocol.md), so one big file cannot trip it alone.
   std::size_t effective_max_outbox_bytes() const;
   bool tls() const { return !tls_certificate_file.empty(); }
 };
+
+// The settings (by flag name) that SIGHUP changes in a running server: those read each time a
+// connection, request or message uses them, on the thread that serves it (the worker keeps its
+// own copy and swaps the values on its thread), and the TLS certificate and key (new
+// connections get the new context; open ones keep theirs). The rate limits of a connection are
+// set when it opens, so max-messages-per-second and max-bytes-per-second apply to connections
+// opened after the reload; the others apply at once. Every other setting needs a restart.
+// clang-format off
+inline constexpr std::string_view reloadable_settings[] = {
+    "log-level", "tls-cert", "tls-key", "allowed-origins",
+    "max-connections", "max-connections-per-ip", "max-new-connections-per-ip", "max-tracked-ips",
+    "ip-limits-on-loopback",
+    "max-messages-per-second", "max-bytes-per-second", "max-rate-strikes",
+    "max-outbox-bytes", "outbox-soft-bytes", "outbox-soft-seconds",
+    "ping-interval", "ping-timeout", "handshake-timeout", "max-http-header-count"};
+// clang-format on
+
+// Copies the reloadable settings (reloadable_settings) of `next` into `running`, and nothing
+// else. The TLS files are copied only when both have TLS: turning it on or off needs a restart.
+void copy_reloadable(server_config& running, const server_config& next);
 
 // A setting in (fractional) seconds as a clock duration.
 inline std::chrono::steady_clock::duration seconds_setting(double seconds) {

@@ -12,8 +12,10 @@
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
 #include "parley/core/message_store.hpp"
+#include "parley/net/origin_policy.hpp"
 #include "parley/net/poller.hpp"
 #include "parley/net/server_config.hpp"
+#include "parley/net/tls_context.hpp"
 #include "parley/protocol/client_request.hpp"
 #include "parley/protocol/ws_frame.hpp"
 
@@ -27,12 +29,16 @@ using session_hook =
 
 // One thread of the server: its io_context, and what its connections share so that an idle
 // connection holds none of it: the readiness poller, the read buffer, the JSON parser, and one
-// timer that drives every session's pings, slow-reader and close deadlines.
-// Everything but io(), post_close_all() and on_this_thread() is for the worker's own thread.
+// timer that drives every session's pings, slow-reader and close deadlines. It keeps its own
+// copy of the settings, the allowed origins and the TLS context, which post_reload() changes on
+// its thread: its sessions read them without locks.
+// Everything but io(), post_close_all(), post_reload() and on_this_thread() is for the worker's
+// own thread.
 class worker {
  public:
-  // `store` is null without a store (protocol version 1).
-  worker(const server_config& config, core::hub& hub, core::message_store* store);
+  // `store` is null without a store (protocol version 1); `tls` null without TLS.
+  worker(const server_config& config, core::hub& hub, core::message_store* store,
+         std::shared_ptr<const tls_context> tls);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
@@ -45,6 +51,9 @@ class worker {
   bool on_this_thread() const noexcept;
 
   const server_config& config() const { return config_; }
+  const origin_policy& origins() const { return origins_; }
+  // The TLS context of new connections; null without TLS.
+  SSL_CTX* tls() const { return tls_ ? tls_->native() : nullptr; }
   core::hub& hub() { return hub_; }
   core::message_store* store() { return store_; }
   protocol::request_parser& parser() { return parser_; }
@@ -70,6 +79,9 @@ class worker {
   void post_to(std::shared_ptr<ws_session> session, protocol::shared_frame frame, bool store_done);
   // Closes every session with 1001 (server going away); safe from any thread.
   void post_close_all();
+  // Takes the reloadable settings of `next` (copy_reloadable) and, when not null, `tls` for new
+  // connections, on the worker's thread; safe from any thread.
+  void post_reload(const server_config& next, std::shared_ptr<const tls_context> tls);
   // Ends every session that is still open, after the loop has stopped (the drain time ran
   // out): they leave the hub, so nothing outlives the io_context their sockets belong to.
   void abandon_sessions();
@@ -85,7 +97,9 @@ class worker {
   void flush_all();
   void drain_mailbox();
 
-  const server_config& config_;
+  server_config config_;
+  origin_policy origins_;
+  std::shared_ptr<const tls_context> tls_;
   core::hub& hub_;
   core::message_store* store_;
   boost::asio::io_context io_{1};  // one thread runs it: no locking inside Asio

@@ -116,6 +116,7 @@ class ws_session final : public core::sink,
   // Ends the connection now: closes the socket, leaves the hub, logs once.
   void finish(std::uint16_t code, std::string_view why);
   void count_close(std::uint16_t code);
+  void log_finish(std::uint16_t code, std::string_view why) const;
 
   worker& worker_;
   std::shared_ptr<ws_session> self_;  // from start() until finish()
@@ -135,8 +136,9 @@ class ws_session final : public core::sink,
   bool waiting_writable_ = false;  // the poller will say when the socket takes more
   bool flush_pending_ = false;     // the worker will flush() at the end of this turn
   // For the admin API and the close log line: 32 bits each, so that they fill the padding
-  // an idle connection pays anyway. Written on this thread, read from any.
-  std::uint32_t connected_at_s_;  // Unix seconds
+  // an idle connection pays anyway. Written on this thread, read from any. The start is
+  // steady milliseconds modulo 2^32: durations are exact up to 49 days.
+  std::uint32_t opened_ms_ = 0;
   std::atomic<std::uint32_t> messages_in_{0};
   std::atomic<std::uint32_t> messages_out_{0};
 };
