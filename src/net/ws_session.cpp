@@ -248,16 +248,7 @@ void ws_session::enqueue(protocol::shared_frame frame) {
   worker_.stats().messages_out.add();
   if (data) messages_out_.fetch_add(1, std::memory_order_relaxed);
   worker_.stats().outbox_peak_bytes.raise_to(outbox_.bytes());
-  if (verdict == outbox::verdict::over_hard) {
-    core::log_event("slow_reader")
-        .text("id", chat_.id())
-        .text("peer", peer_)
-        .number("unsent_bytes", static_cast<std::int64_t>(outbox_.bytes()))
-        .text("reason", "over --max-outbox-bytes")
-        .log(spdlog::level::warn);
-    outbox_.drop_unsent();
-    return close(close_code::too_slow, "too slow");
-  }
+  if (verdict == outbox::verdict::over_hard) return close_too_slow("over --max-outbox-bytes");
   if (verdict == outbox::verdict::soft_crossed) outbox_.over_soft_from(clock::now());
   schedule_flush();
 }
@@ -349,16 +340,21 @@ void ws_session::tick(clock::time_point now) {
 
 bool ws_session::check_outbox_limits(clock::time_point now) {
   if (outbox_.check(now, worker_.config()) != outbox::verdict::soft_too_long) return false;
-  const server_config& config = worker_.config();
+  close_too_slow("over --outbox-soft-bytes for --outbox-soft-seconds");
+  return true;
+}
+
+// A slow reader: logged with the limit it passed; what is not begun is dropped, so that the
+// close frame goes out next (4008).
+void ws_session::close_too_slow(std::string_view limit) {
   core::log_event("slow_reader")
       .text("id", chat_.id())
       .text("peer", peer_)
       .number("unsent_bytes", static_cast<std::int64_t>(outbox_.bytes()))
-      .text("reason", "over --outbox-soft-bytes for --outbox-soft-seconds")
+      .text("reason", limit)
       .log(spdlog::level::warn);
   outbox_.drop_unsent();
   close(close_code::too_slow, "too slow");
-  return true;
 }
 
 // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.

@@ -109,6 +109,7 @@ class ws_session final : public core::sink,
   // the close deadline.
   void close_after_store(protocol::close_code reply);
   void on_store_done();
+  void close_too_slow(std::string_view limit);
   // Our close frame answers the peer's (whose code stays the one reported).
   void answer_close(protocol::close_code reply);
   void send_close(protocol::close_code code, std::string_view reason);
