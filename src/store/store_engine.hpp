@@ -29,7 +29,7 @@ namespace parley::store {
 using core::store_client;
 using protocol::error_code;
 
-// How often a store that failed tries a small write to learn the disk is back.
+// How often a store that failed tries a write (64 KiB) to learn the disk is back.
 inline constexpr auto recovery_probe_period = std::chrono::seconds(1);
 
 struct send_request {
@@ -164,7 +164,7 @@ class sqlite_store::engine {
   core::router& router_;
   data_dir_lock lock_;  // before the database is opened: one server per data dir
   database db_;
-  std::string epoch_;  // set up by open() before the statements below are prepared
+  std::string epoch_;  // from open_database(), before the statements below are prepared
   conversation_index index_;
   dedup_index dedup_;
   const std::int64_t retention_period_ms_;
