@@ -45,7 +45,21 @@ export { resume } from './resume.js';
  */
 
 /**
- * Events (each a CustomEvent; read `event.detail`):
+ * An event with a `detail`, as a browser's CustomEvent, made from Event so that it exists in
+ * every Node that has EventTarget (Node 18, Debian 12's, has no global CustomEvent).
+ */
+export class ParleyEvent extends Event {
+  /** @param {string} type @param {unknown} detail */
+  constructor(type, detail) {
+    super(type);
+    /** @type {any} */
+    this.detail = detail;
+  }
+}
+
+/**
+ * Events (each a ParleyEvent, an Event with a `detail`, like a browser's CustomEvent; read
+ * `event.detail`):
  * - `state`   {state: 'connecting'|'online'|'offline', reason?, code?, retryInMs?}
  * - `message` {peer, from, to, seq?, mid, ts, text?|file: {name?, mime?, data: Uint8Array},
  *              source: 'live'|'inbox'|'history', mine: boolean} (each (peer, seq) once)
@@ -431,5 +445,5 @@ export class ParleyClient extends EventTarget {
     this.#emit('state', { state, ...detail });
   }
 
-  #emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+  #emit(type, detail) { this.dispatchEvent(new ParleyEvent(type, detail)); }
 }
