@@ -71,6 +71,8 @@ class checking_sink final : public core::sink {
     check_server_frame(frame->bytes());
     ++frames;
   }
+  description describe() const override { return {}; }
+  void request_close(protocol::close_code, std::string_view) override {}  // no admin here
   std::size_t frames = 0;
 };
 
