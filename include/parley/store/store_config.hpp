@@ -11,7 +11,7 @@ enum class store_kind { none, sqlite };
 struct store_config {
   // sqlite: the default, durable single-node store. none: version 1 exactly, nothing kept.
   store_kind kind = store_kind::sqlite;
-  std::string data_dir = "data";       // holds parley.db; made when missing
+  std::string data_dir = "data";  // holds parley.db; made when missing
   // Days a message stays in history; 0 keeps everything (the contract's default).
   double retention_days = 0;
   // A (sender, cid) seen within this many seconds is a retry: acked again, not stored again.
