@@ -111,33 +111,53 @@ CLI::Validator listen_address_check() {
 constexpr double max_seconds = 24 * 3600;
 constexpr std::size_t max_message_limit = 1024ull * 1024 * 1024;  // 1 GiB: far past any chat file
 
-// --store: a name (any case) for the enum, as "0" or "1", which CLI11 then converts.
+// --store: a name (any case) for the enum, as its number, which CLI11 then converts.
 CLI::Validator store_kind_check() {
   return CLI::Validator(
       [](std::string& name) -> std::string {
         std::string lower = CLI::detail::to_lower(name);
-        if (lower == "none" || lower == "sqlite") {
-          name = lower == "sqlite" ? "1" : "0";
+        for (auto [text, number] : {std::pair{"none", "0"}, {"sqlite", "1"}, {"postgres", "2"}}) {
+          if (lower != text) continue;
+          name = number;
           return {};
         }
-        return name + " is not a store: sqlite or none";
+        return name + " is not a store: sqlite, postgres or none";
       },
-      "{sqlite,none}");
+      "{sqlite,postgres,none}");
+}
+
+const char* store_kind_name(store::store_kind kind) {
+  switch (kind) {
+    case store::store_kind::none:
+      return "none";
+    case store::store_kind::sqlite:
+      return "sqlite";
+    case store::store_kind::postgres:
+      return "postgres";
+  }
+  return "none";
 }
 
 void register_store_flags(registrar& cli, store::store_config& s) {
   static_assert(static_cast<int>(store::store_kind::none) == 0 &&
-                static_cast<int>(store::store_kind::sqlite) == 1);
+                static_cast<int>(store::store_kind::sqlite) == 1 &&
+                static_cast<int>(store::store_kind::postgres) == 2);
   cli.app
-      .add_option("--store", s.kind,
-                  "where conversations are kept: sqlite (in --data-dir) or none (nothing kept)")
+      .add_option(
+          "--store", s.kind,
+          "where conversations are kept: sqlite (in --data-dir), postgres (at --postgres-url) "
+          "or none (nothing kept)")
       ->envname(env_name("store"))
       ->transform(store_kind_check())
       ->type_name("TEXT")
       ->default_str("sqlite");
-  cli.list("store", setting_kind::text,
-           [&s] { return toml_string(s.kind == store::store_kind::sqlite ? "sqlite" : "none"); });
+  cli.list("store", setting_kind::text, [&s] { return toml_string(store_kind_name(s.kind)); });
   add(cli, "data-dir", s.data_dir, "folder of the sqlite store (made when missing)");
+  add(cli, "postgres-url", s.postgres_url,
+      "the postgres store's database (libpq URL or key=value string)");
+  add(cli, "postgres-pool", s.postgres_pool,
+      "connections (each with a store thread) of the postgres store")
+      ->check(in_range(std::size_t{1}, std::size_t{64}));
   add(cli, "retention-days", s.retention_days, "days a message stays in history (0: forever)")
       ->check(in_range(0.0, 365000.0));
   add(cli, "dedup-seconds", s.dedup_seconds,

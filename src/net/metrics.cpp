@@ -33,7 +33,7 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
   }
 }
 
-void render_store(std::string& out, const store::sqlite_store& store) {
+void render_store(std::string& out, const store::durable_store& store) {
   const store::store_stats& s = store.stats();
   auto counter = [&](std::string_view name, std::string_view help, std::uint64_t value) {
     family(out, name, "counter", help);
@@ -57,7 +57,7 @@ void render_store(std::string& out, const store::sqlite_store& store) {
 }  // namespace
 
 std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, const core::hub& hub,
-                           const store::sqlite_store* store, double uptime_seconds) {
+                           const store::durable_store* store, double uptime_seconds) {
   std::string out;
   auto simple = [&](std::string_view name, std::string_view type, std::string_view help,
                     auto pick) {

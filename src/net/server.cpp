@@ -26,7 +26,7 @@ server::server(server_config config)
     tls = std::make_shared<tls_context>(config_.tls_certificate_file, config_.tls_key_file);
   }
   config_.chat.max_text_bytes = config_.max_text_bytes;
-  if (config_.store.enabled()) store_ = std::make_unique<store::sqlite_store>(config_.store, hub_);
+  if (config_.store.enabled()) store_ = store::open_store(config_.store, hub_);
   unsigned threads = thread_count(config_.threads);
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<worker>(config_, hub_, store_.get(), tls));

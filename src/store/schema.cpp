@@ -50,6 +50,8 @@ CREATE TABLE cursors(
 ALTER TABLE conversations ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
 )sql"};
 
+}  // namespace
+
 std::string random_epoch() {
   std::array<unsigned char, 16> bytes{};
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
@@ -63,6 +65,8 @@ std::string random_epoch() {
   }
   return epoch;
 }
+
+namespace {
 
 std::int64_t current_version(database& db) {
   db.exec(

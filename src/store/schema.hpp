@@ -13,6 +13,9 @@ namespace parley::store {
 // by a newer Parley.
 std::string migrate(database& db);
 
+// 32 random hex digits: a new store's epoch (protocol-v2), the same for either store.
+std::string random_epoch();
+
 // The newest schema version this Parley knows (the number of its migrations).
 std::int64_t newest_schema_version();
 

@@ -13,10 +13,6 @@ namespace parley::store {
 
 namespace {
 
-// Requests queued and not yet taken by the store's thread, at most. Far above what a commit's
-// time lets pile up (about 2 ms of messages), so it is reached only when the disk stalls; past
-// it senders get `unavailable` at once rather than growing memory without end.
-constexpr std::size_t max_queued_requests = 1 << 16;
 // How often retention runs, and the spacing of the (row, time) samples it finds its cut with:
 // a sixteenth of the retention (so a message leaves at most 1/16 late), at most a minute.
 std::int64_t retention_period_ms(const store_config& config) {
@@ -75,57 +71,20 @@ sqlite_store::engine::engine(const store_config& config, core::router& router)
 }
 
 sqlite_store::engine::~engine() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
+  queue_.stop();
   thread_.join();
-}
-
-void sqlite_store::engine::submit(request r) {
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() < max_queued_requests && !stopping_) {
-      queue_.push_back(std::move(r));
-      ++queued_total_;
-      if (queue_.size() == 1) wake_.notify_one();
-      return;
-    }
-  }
-  const store_client& c = client_of(r);
-  std::optional<std::string> cid;
-  if (auto* s = std::get_if<send_request>(&r)) cid = s->message.cid;
-  reply_error(c, error_code::unavailable, cid, "the store is overloaded; retry with the same cid");
-  done(c);
-}
-
-void sqlite_store::engine::flush(std::chrono::milliseconds limit) {
-  std::unique_lock lock(mutex_);
-  std::uint64_t target = queued_total_;
-  progressed_.wait_for(lock, limit, [&] { return answered_total_ >= target; });
 }
 
 void sqlite_store::engine::run() {
   std::vector<request> taken;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      auto idle = std::min<std::chrono::milliseconds>(
-          recovery_probe_period, std::chrono::milliseconds(retention_period_ms_));
-      wake_.wait_for(lock, idle, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty() && stopping_) return;
-      taken.swap(queue_);
-    }
+  auto idle = std::min<std::chrono::milliseconds>(recovery_probe_period,
+                                                  std::chrono::milliseconds(retention_period_ms_));
+  while (queue_.take(taken, idle, request_queue::max_queued)) {
     prefetch_dedup(taken);
     for (request& r : taken)
       handle(r);
     commit();
-    {
-      std::lock_guard lock(mutex_);
-      answered_total_ += taken.size();
-    }
-    progressed_.notify_all();
+    queue_.answered(taken.size());
     taken.clear();
     std::int64_t now_ms = core::unix_millis();
     if (config_.retention_days > 0 && now_ms >= next_retention_ms_) apply_retention(now_ms);

@@ -4,7 +4,7 @@
 // commit), store_sending.cpp (dedup, staging, hand-over and acks), store_reading.cpp (the
 // inbox, read cursors, history, conversations) and store_upkeep.cpp (loading the index at
 // start, retention, health). Only the store's thread touches the engine's members, except
-// those under mutex_ and health_mutex_ and the atomic stats_.
+// queue_, those under health_mutex_ and the atomic stats_.
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -20,86 +20,19 @@
 #include "conversation_index.hpp"
 #include "data_dir_lock.hpp"
 #include "dedup_index.hpp"
-#include "parley/protocol/server_frames.hpp"
 #include "parley/store/sqlite_store.hpp"
+#include "request_queue.hpp"
 #include "sqlite_db.hpp"
 
 namespace parley::store {
-
-using core::store_client;
-using protocol::error_code;
-
-// How often a store that failed tries a write (64 KiB) to learn the disk is back.
-inline constexpr auto recovery_probe_period = std::chrono::seconds(1);
-
-struct send_request {
-  store_client from;
-  core::outgoing_message message;
-  std::uint64_t dedup_key = 0;  // of (sender, cid), when it has a cid; set by the store's thread
-};
-struct inbox_request {
-  store_client to;
-};
-struct read_request {
-  store_client reader;
-  std::string with;
-  std::int64_t seq;
-  std::optional<std::string> cid;
-};
-struct history_request {
-  store_client asker;
-  core::history_query query;
-};
-struct conversations_request {
-  store_client asker;
-  core::conversations_query query;
-};
-using request =
-    std::variant<send_request, inbox_request, read_request, history_request, conversations_request>;
-
-inline const store_client& client_of(const request& r) {
-  return std::visit(
-      [](const auto& x) -> const store_client& {
-        if constexpr (requires { x.from; })
-          return x.from;
-        else if constexpr (requires { x.to; })
-          return x.to;
-        else if constexpr (requires { x.reader; })
-          return x.reader;
-        else
-          return x.asker;
-      },
-      r);
-}
-
-inline void reply(const store_client& c, protocol::shared_frame frame) {
-  c.self->deliver(std::move(frame));
-}
-
-inline protocol::shared_frame error_for(const std::optional<std::string>& cid, error_code code,
-                                        std::string_view message,
-                                        std::optional<std::string_view> to = {}) {
-  std::optional<std::string_view> cid_view;
-  if (cid) cid_view = *cid;
-  return protocol::error_frame(code, cid_view, message, to);
-}
-
-inline void reply_error(const store_client& c, error_code code,
-                        const std::optional<std::string>& cid, std::string_view message,
-                        std::optional<std::string_view> to = {}) {
-  reply(c, error_for(cid, code, message, to));
-}
-
-inline constexpr std::string_view unavailable_text =
-    "the store is unavailable; retry with the same cid";
 
 class sqlite_store::engine {
  public:
   engine(const store_config& config, core::router& router);
   ~engine();
 
-  void submit(request r);
-  void flush(std::chrono::milliseconds limit);
+  void submit(request r) { queue_.submit(std::move(r)); }
+  void flush(std::chrono::milliseconds limit) { queue_.flush(limit); }
   core::store_health health() const {
     std::lock_guard lock(health_mutex_);
     return health_;
@@ -194,13 +127,7 @@ class sqlite_store::engine {
   core::store_health health_;
   std::chrono::steady_clock::time_point next_probe_;
 
-  std::mutex mutex_;  // guards queue_, stopping_, taken_, answered_
-  std::condition_variable wake_;
-  std::condition_variable progressed_;
-  std::vector<request> queue_;
-  std::uint64_t queued_total_ = 0;    // requests ever queued
-  std::uint64_t answered_total_ = 0;  // requests ever answered
-  bool stopping_ = false;
+  request_queue queue_;
   std::thread thread_;
 };
 

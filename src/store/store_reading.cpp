@@ -63,17 +63,7 @@ void sqlite_store::engine::handle(history_request& r) {
   std::int64_t first = in ? in->first_seq : 1;
   std::int64_t last = in ? in->last_seq : 0;
   if (in && in->entries.empty()) first = last + 1;
-  std::int64_t lo, hi;
-  bool more;
-  if (q.after) {
-    lo = std::max(*q.after + 1, first);
-    hi = std::min(last, lo + q.limit - 1);
-    more = hi < last;
-  } else {
-    hi = std::min(last, q.before ? *q.before - 1 : last);
-    lo = std::max(first, hi - q.limit + 1);
-    more = lo > first && hi >= first;
-  }
+  auto [lo, hi, more] = history_range(q, first, last);
   std::size_t count = 0;
   for (std::int64_t seq = lo; in && seq <= hi; ++seq) {
     if (auto frame = frame_of(in->rowid(seq))) {
@@ -143,19 +133,14 @@ protocol::shared_frame sqlite_store::engine::frame_of(std::int64_t rowid) {
     const std::string& from = from_a ? in->a : in->b;
     const std::string& to = from_a ? in->b : in->a;
     std::int64_t seq = select_message_.integer(1);
-    std::string_view mid = select_message_.text(3);
-    std::int64_t ts = select_message_.integer(4);
-    if (select_message_.integer(5) == 0) {
-      frame = protocol::chat_message_frame(from, to, select_message_.text(6), mid, ts, seq);
-    } else {
-      auto name = select_message_.optional_text(7);
-      auto mime = select_message_.optional_text(8);
-      std::optional<std::string_view> name_view, mime_view;
-      if (name) name_view = *name;
-      if (mime) mime_view = *mime;
-      frame = protocol::file_frame({from, to, name_view, mime_view, mid, ts, seq},
-                                   select_message_.text(6));
-    }
+    auto name = select_message_.optional_text(7);
+    auto mime = select_message_.optional_text(8);
+    std::optional<std::string_view> name_view, mime_view;
+    if (name) name_view = *name;
+    if (mime) mime_view = *mime;
+    frame = stored_frame({from, to, seq, select_message_.text(3), select_message_.integer(4),
+                          select_message_.integer(5) != 0, select_message_.text(6), name_view,
+                          mime_view});
   }
   select_message_.reset();
   return frame;

@@ -93,26 +93,8 @@ void sqlite_store::engine::stage(send_request& r, std::int64_t now_ms) {
                      now_ms, r.dedup_key, false});
 }
 
-// A committed message: to the recipient's connections when it was online at commit, to the
-// sender's other connections, then the ack.
 protocol::shared_frame sqlite_store::engine::deliver(staged& m) {
-  const core::member& from = *m.from.who;
-  const core::outgoing_message& msg = m.message;
-  protocol::shared_frame frame =
-      msg.binary ? protocol::file_frame({from.id, msg.to, msg.name, msg.mime, m.mid, m.ts, m.seq},
-                                        msg.body)
-                 : protocol::chat_message_frame(from.id, msg.to, msg.body, m.mid, m.ts, m.seq);
-  // A recipient offline at commit gets it through its inbox, even if it has connected since.
-  if (m.recipient_online) {
-    router_.route_stored(from, msg.to, frame);
-  } else {
-    router_.notify_others(from, frame);
-  }
-  if (!msg.cid) return nullptr;
-  return protocol::stored_ack_frame({*msg.cid, m.mid, m.seq, m.ts,
-                                     m.recipient_online ? protocol::delivery_status::delivered
-                                                        : protocol::delivery_status::stored,
-                                     false});
+  return hand_over(router_, *m.from.who, m.message, m.mid.view(), m.ts, m.seq, m.recipient_online);
 }
 
 }  // namespace parley::store

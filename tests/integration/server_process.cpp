@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -109,7 +110,53 @@ int decode_status(int status) {
   return -1;
 }
 
+// The database name of a data dir: "it_" and a hash of its absolute path.
+std::string database_for(const std::string& data_dir) {
+  std::string path = std::filesystem::absolute(data_dir).lexically_normal().string();
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : path)
+    h = (h ^ c) * 1099511628211ull;
+  char name[32];
+  std::snprintf(name, sizeof name, "it_%016llx", static_cast<unsigned long long>(h));
+  return name;
+}
+
+// postgres_mode's mapping of `--store sqlite --data-dir DIR` (see server_process.hpp).
+void map_to_postgres(std::vector<std::string>& flags) {
+  std::string data_dir = "data";
+  bool sqlite = false;
+  for (std::size_t i = 0; i + 1 < flags.size(); ++i) {
+    if (flags[i] == "--store" && flags[i + 1] == "sqlite") sqlite = true;
+    if (flags[i] == "--data-dir") data_dir = flags[i + 1];
+  }
+  if (!sqlite) return;
+  const char* services = env("PARLEY_SERVICES_FILE");
+  if (!services) throw std::runtime_error("PARLEY_IT_STORE=postgres needs PARLEY_SERVICES_FILE");
+  auto made = run_command({"/usr/bin/python3", PARLEY_SOURCE_DIR "/tests/services/services.py",
+                           "db", services, database_for(data_dir)},
+                          std::chrono::seconds(30));
+  if (made.status != 0) throw std::runtime_error("services.py db failed: " + made.err);
+  std::string url = made.out.substr(0, made.out.find('\n'));
+  std::vector<std::string> mapped;
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    if (flags[i] == "--data-dir" && i + 1 < flags.size()) {
+      ++i;
+    } else if (flags[i] == "--store" && i + 1 < flags.size()) {
+      mapped.insert(mapped.end(), {"--store", "postgres", "--postgres-url", url});
+      ++i;
+    } else {
+      mapped.push_back(flags[i]);
+    }
+  }
+  flags = std::move(mapped);
+}
+
 }  // namespace
+
+bool postgres_mode() {
+  const char* store = env("PARLEY_IT_STORE");
+  return store && std::string_view(store) == "postgres";
+}
 
 bool peer_mode() {
   return env("PARLEY_IT_PEER") != nullptr;
@@ -208,6 +255,7 @@ server_process::server_process(std::vector<std::string> flags, launch_options la
     flags.push_back("--store");
     flags.push_back("none");
   }
+  if (postgres_mode()) map_to_postgres(flags);
   if (const char* peer = env("PARLEY_IT_PEER")) {
     argv_ = split_words(peer);
     port_arg_ = argv_.size();

@@ -4,6 +4,8 @@
 CLI (what the ctest fixtures run):
     services.py up DIR     start both, write DIR/services.json, print its path
     services.py down DIR   stop exactly the PIDs in DIR/services.json, then remove DIR
+    services.py db FILE NAME  create database NAME (unless it exists) on the PostgreSQL that
+                           services.json FILE names; print its URL (tests: a database each)
 
 DIR/services.json:
     {"redis_url": "redis://127.0.0.1:P", "postgres_url": "postgresql://parley@127.0.0.1:P/postgres",
@@ -20,6 +22,7 @@ Python API (import from tests/services; every call is bounded in time):
     Services.load(DIR)       # the services a fixture started (PARLEY_SERVICES_FILE's dir)
     Services.from_env()      # the same, from $PARLEY_SERVICES_FILE; None when unset
     create_database(url, name) # CREATE DATABASE name unless it exists (psql, as parley)
+    s.database_url(name)     # create_database, then the URL of that database
 
 Redis runs without persistence on 127.0.0.1. PostgreSQL 15 (initdb + postgres from
 /usr/lib/postgresql/15/bin) listens only on 127.0.0.1, with its unix socket in its data dir, fsync
@@ -162,6 +165,10 @@ class Services:
             json.dump(self.state, f, indent=1)
         os.replace(path + ".tmp", path)
 
+    def database_url(self, name):
+        create_database(self.postgres_url, name)
+        return self.postgres_url.rsplit("/", 1)[0] + "/" + name
+
     # Redis ----------------------------------------------------------------------------------
     def start_redis(self):
         port = self.state.get("redis_port") or free_port()
@@ -273,8 +280,11 @@ def running_services(directory=None):
 
 
 def main(argv):
+    if len(argv) == 4 and argv[1] == "db":
+        print(Services.load(os.path.dirname(os.path.abspath(argv[2]))).database_url(argv[3]))
+        return 0
     if len(argv) != 3 or argv[1] not in ("up", "down"):
-        print("usage: services.py up|down DIR", file=sys.stderr)
+        print("usage: services.py up|down DIR | db FILE NAME", file=sys.stderr)
         return 2
     directory = argv[2]
     if argv[1] == "up":

@@ -20,7 +20,7 @@
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/net/ws_handshake.hpp"
-#include "parley/store/sqlite_store.hpp"
+#include "parley/store/durable_store.hpp"
 
 namespace parley::net {
 
@@ -33,7 +33,7 @@ struct http_context {
   std::chrono::steady_clock::time_point started;
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
   ip_limits& addresses;                              // safe from any thread
-  const store::sqlite_store* store;                  // null without a store
+  const store::durable_store* store;                  // null without a store
   log_throttle& refusal_log;               // bounds the info lines about refused connections
   core::ban_list& bans;                    // ids refused at the upgrade (admin API)
   port_role role = port_role::everything;  // which paths this context's port serves

@@ -5,7 +5,7 @@
 
 #include "parley/core/hub.hpp"
 #include "parley/net/worker.hpp"
-#include "parley/store/sqlite_store.hpp"
+#include "parley/store/durable_store.hpp"
 
 namespace parley::net {
 
@@ -13,6 +13,6 @@ namespace parley::net {
 // hub's gauges, and the store's (when `store` is not null). Safe from any thread: counters are
 // read with relaxed loads.
 std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, const core::hub& hub,
-                           const store::sqlite_store* store, double uptime_seconds);
+                           const store::durable_store* store, double uptime_seconds);
 
 }  // namespace parley::net

@@ -15,7 +15,7 @@
 #include "parley/net/static_files.hpp"
 #include "parley/net/tls_context.hpp"
 #include "parley/net/worker.hpp"
-#include "parley/store/sqlite_store.hpp"
+#include "parley/store/durable_store.hpp"
 
 namespace parley::net {
 
@@ -51,7 +51,7 @@ class server {
   core::hub hub_;
   core::ban_list bans_;  // the admin API's bans, checked at each upgrade
   // Null without a store. Stopped in ~server once the workers are: its answers go to sessions.
-  std::unique_ptr<store::sqlite_store> store_;
+  std::unique_ptr<store::durable_store> store_;
   ip_limits addresses_;  // before workers_: their sessions hold slots until they are destroyed
   static_files files_;
   std::vector<std::unique_ptr<worker>> workers_;

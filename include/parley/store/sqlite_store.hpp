@@ -4,10 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "parley/core/message_store.hpp"
 #include "parley/core/router.hpp"
-#include "parley/store/store_config.hpp"
-#include "parley/store/store_stats.hpp"
+#include "parley/store/durable_store.hpp"
 
 namespace parley::store {
 
@@ -18,7 +16,7 @@ namespace parley::store {
 // handed over and acked. Its hot path only appends rows; the conversations' seq index, the
 // cursors and the dedup window are kept in memory and rebuilt from the file at start.
 // Every public method is thread-safe.
-class sqlite_store final : public core::message_store {
+class sqlite_store final : public durable_store {
  public:
   // Opens (creating) the database, applies its migrations, loads the index and starts the
   // store's thread. Throws std::runtime_error naming the file when it cannot.
@@ -35,12 +33,10 @@ class sqlite_store final : public core::message_store {
   void history(core::store_client asker, core::history_query query) override;
   void conversations(core::store_client asker, core::conversations_query query) override;
 
-  // Waits until every request queued before the call is answered, or `limit` passes: the
-  // shutdown's drain, so acks go out before the connections close.
-  void flush(std::chrono::milliseconds limit);
-  const store_stats& stats() const;
+  void flush(std::chrono::milliseconds limit) override;
+  const store_stats& stats() const override;
   // fsync/fdatasync calls the database made (counted in SQLite's VFS).
-  std::uint64_t syncs() const;
+  std::uint64_t syncs() const override;
 
   class engine;  // the store's thread and everything it owns; in sqlite_store.cpp
 

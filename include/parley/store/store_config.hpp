@@ -5,13 +5,21 @@
 namespace parley::store {
 
 // Which store keeps conversations (protocol-v2 "Stores").
-enum class store_kind { none, sqlite };
+enum class store_kind { none, sqlite, postgres };
 
 // The settings of the durable store, each with the contract's default and the reason for it.
 struct store_config {
-  // sqlite: the default, durable single-node store. none: version 1 exactly, nothing kept.
+  // sqlite: the default, durable single-node store. postgres: one database shared by the nodes
+  // of a cluster. none: version 1 exactly, nothing kept.
   store_kind kind = store_kind::sqlite;
   std::string data_dir = "data";  // holds parley.db; made when missing
+  // The postgres store's database, as libpq takes it (postgresql://user@host:port/db or
+  // "host=... dbname=..."). Empty: libpq's own defaults and PG* environment variables.
+  std::string postgres_url;
+  // Connections to PostgreSQL, each with a store thread of its own doing group commits. Two:
+  // one commits while the other gathers the next batch, and PostgreSQL merges their WAL
+  // flushes; more only add backends (about 10 MB each) once the flush is the bottleneck.
+  std::size_t postgres_pool = 2;
   // Days a message stays in history; 0 keeps everything (the contract's default).
   double retention_days = 0;
   // A (sender, cid) seen within this many seconds is a retry: acked again, not stored again.
