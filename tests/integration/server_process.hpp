@@ -123,6 +123,12 @@ class server_process {
 }  // namespace parley::it
 
 // For tests of what only Parley does (static files, healthz, its own flags).
+// A test of SQLite's own file (permissions, the data-dir lock, check/export) in postgres_mode.
+#define PARLEY_SKIP_ON_POSTGRES(why)                                             \
+  do {                                                                           \
+    if (::parley::it::postgres_mode()) GTEST_SKIP() << "SQLite only: " << (why); \
+  } while (0)
+
 #define PARLEY_SKIP_ON_PEER()                                     \
   do {                                                            \
     if (::parley::it::peer_mode()) GTEST_SKIP() << "Parley only"; \

@@ -123,6 +123,7 @@ class StoreCli : public store_test {
  protected:
   void SetUp() override {
     PARLEY_SKIP_ON_PEER();
+    PARLEY_SKIP_ON_POSTGRES("store check and export read parley.db");
     store_test::SetUp();
   }
 

@@ -96,6 +96,7 @@ TEST_F(StoreHealth, commits_are_grouped_one_sync_covers_many_messages) {
 
 TEST_F(StoreHealth, a_store_that_cannot_write_shows_in_healthz_and_metrics_until_it_can) {
   PARLEY_SKIP_ON_PEER();
+  PARLEY_SKIP_ON_POSTGRES("a read-only data dir");
   auto a = connect("alice");
   send_text(*a, "bob", "before", "c1", "stored");
   set_file_size_limit(server().pid(), 1);

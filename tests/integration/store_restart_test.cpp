@@ -222,6 +222,7 @@ TEST_F(StoreRestart, every_acked_message_survives_a_kill_9_gapless_in_send_order
 // One server per data dir: a second would hand out the same seqs, so it refuses to start.
 TEST_F(StoreRestart, a_second_server_on_the_same_data_dir_refuses_to_start) {
   PARLEY_SKIP_ON_PEER();
+  PARLEY_SKIP_ON_POSTGRES("the data-dir lock");
   command_result second = run_command({parley_binary(), "--host", "127.0.0.1", "--port", "0",
                                        "--store", "sqlite", "--data-dir", data_dir()});
   EXPECT_EQ(second.status, 1) << second.err;

@@ -2,8 +2,11 @@
 retries with the same cid until acked, and the check of history against what was acked.
 
 The server is Parley (--parley PATH, port 0, port read from its log) or the reference peer
-(--peer node-ws, on a free port). Every wait here is bounded.
+(--peer node-ws, on a free port). Parley keeps its store in SQLite (a data dir), or with
+--store postgres in a database of its own per data dir on the PostgreSQL of tests/services
+(PARLEY_SERVICES_FILE, the ctest fixture parley_services). Every wait here is bounded.
 """
+import hashlib
 import asyncio
 import http.client
 import itertools
@@ -31,6 +34,8 @@ def add_server_args(parser):
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--parley", metavar="PATH", help="the parley binary (started with --store sqlite)")
     group.add_argument("--peer", choices=["node-ws"], help="the reference peer, with --store file")
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite",
+                        help="Parley's store (postgres: needs PARLEY_SERVICES_FILE)")
     parser.add_argument("--seed", type=int, default=random.randrange(1 << 30), help="repeats a run")
     parser.add_argument("--timeout", type=float, default=100, help="the whole test, seconds")
 
@@ -44,6 +49,18 @@ def run_test(name, main, args):
         sys.exit(1)
 
 
+def postgres_database(data_dir):
+    """The URL of a database of its own for data_dir (made on first use) on tests/services'
+    PostgreSQL, which PARLEY_SERVICES_FILE describes."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
+    from services import Services  # noqa: E402 (found beside this folder)
+    services = Services.from_env()
+    if services is None:
+        raise RuntimeError("--store postgres needs PARLEY_SERVICES_FILE (tests/services/services.py up DIR)")
+    name = "t_" + hashlib.sha1(os.path.abspath(data_dir).encode()).hexdigest()[:16]
+    return services.database_url(name)
+
+
 class Server:
     """One server process on one data dir, in its own process group (killed as a whole)."""
 
@@ -52,13 +69,16 @@ class Server:
         # scripts/test.sh point every suite at a sanitized server that way.
         parley = os.environ.get("PARLEY_BINARY") if args.parley else None
         self.parley, self.data_dir, self.log_path = parley or args.parley, data_dir, log_path
+        self.store = ["--store", "sqlite", "--data-dir", data_dir]
+        if getattr(args, "store", "sqlite") == "postgres":
+            self.store = ["--store", "postgres", "--postgres-url", postgres_database(data_dir)]
         self.proc = None
         self.log_start = 0
 
     def command(self, port):
         if self.parley:
-            return [self.parley, "--host", "127.0.0.1", "--port", "0", "--store", "sqlite", "--data-dir",
-                    self.data_dir, "--threads", "2", "--log-level", "warn"]
+            return [self.parley, "--host", "127.0.0.1", "--port", "0", *self.store, "--threads", "2",
+                    "--log-level", "warn"]
         return [PEERS_RUN, "node-ws", str(port), "--store", "file", "--data-dir", self.data_dir]
 
     def start(self, wrapper=()):
