@@ -110,8 +110,8 @@ int decode_status(int status) {
   return -1;
 }
 
-// The database name of a data dir: "it_" and a hash of its absolute path.
-std::string database_for(const std::string& data_dir) {
+// The schema name of a data dir: "it_" and a hash of its absolute path.
+std::string schema_for(const std::string& data_dir) {
   std::string path = std::filesystem::absolute(data_dir).lexically_normal().string();
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : path)
@@ -133,7 +133,7 @@ void map_to_postgres(std::vector<std::string>& flags) {
   const char* services = env("PARLEY_SERVICES_FILE");
   if (!services) throw std::runtime_error("PARLEY_IT_STORE=postgres needs PARLEY_SERVICES_FILE");
   auto made = run_command({"/usr/bin/python3", PARLEY_SOURCE_DIR "/tests/services/services.py",
-                           "db", services, database_for(data_dir)},
+                           "db", services, schema_for(data_dir)},
                           std::chrono::seconds(30));
   if (made.status != 0) throw std::runtime_error("services.py db failed: " + made.err);
   std::string url = made.out.substr(0, made.out.find('\n'));

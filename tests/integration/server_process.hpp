@@ -50,12 +50,12 @@ struct launch_options {
   std::vector<std::string> wrapper;  // a command that runs it, e.g. {"prlimit", "--nofile=256"}
 };
 
-// What a command that ran to its end printed, and its exit status (128 + signal when killed).
 // PARLEY_IT_STORE=postgres (with PARLEY_SERVICES_FILE, tests/services): every server started
-// with `--store sqlite --data-dir DIR` gets `--store postgres --postgres-url` a database of its
-// own per DIR instead (made on first use, so a restart on the same DIR sees the same data).
+// with `--store sqlite --data-dir DIR` gets `--store postgres --postgres-url` a namespace of its
+// own per DIR instead (a schema, made on first use: a restart on the same DIR sees the same data).
 bool postgres_mode();
 
+// What a command that ran to its end printed, and its exit status (128 + signal when killed).
 struct command_result {
   int status = -1;
   std::string out;  // stdout

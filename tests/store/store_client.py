@@ -3,7 +3,7 @@ retries with the same cid until acked, and the check of history against what was
 
 The server is Parley (--parley PATH, port 0, port read from its log) or the reference peer
 (--peer node-ws, on a free port). Parley keeps its store in SQLite (a data dir), or with
---store postgres in a database of its own per data dir on the PostgreSQL of tests/services
+--store postgres in a namespace (schema) of its own per data dir on the PostgreSQL of tests/services
 (PARLEY_SERVICES_FILE, the ctest fixture parley_services). Every wait here is bounded.
 """
 import hashlib
@@ -50,7 +50,7 @@ def run_test(name, main, args):
 
 
 def postgres_database(data_dir):
-    """The URL of a database of its own for data_dir (made on first use) on tests/services'
+    """The URL of a namespace (schema) of its own for data_dir (made on first use) on tests/services'
     PostgreSQL, which PARLEY_SERVICES_FILE describes."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
     from services import Services  # noqa: E402 (found beside this folder)
