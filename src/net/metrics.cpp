@@ -43,7 +43,8 @@ void render_store(std::string& out, const store::durable_store& store) {
           s.commits.load(std::memory_order_relaxed));
   counter("parley_store_committed_messages_total", "Messages committed to the store.",
           s.committed_messages.load(std::memory_order_relaxed));
-  counter("parley_store_syncs_total", "fsync and fdatasync calls of the store's files.",
+  counter("parley_store_syncs_total",
+          "Durable writes waited for: fsync calls of SQLite's files, or PostgreSQL commits.",
           store.syncs());
   counter("parley_store_commit_failures_total",
           "Store transactions that failed and were rolled back (disk full, read-only, ...).",

@@ -32,18 +32,12 @@ void postgres_store::worker::handle(inbox_request& r) {
     up_to[rows.integer(row, 0)] = {std::string(a == id ? b : a), rows.integer(row, 3)};
   }
   reply(c, protocol::inbox_frame(count, rows.rows() > static_cast<int>(count)));
-  std::vector<std::pair<std::string, std::int64_t>> receipts;
+  delivered_receipts receipts;
   for (auto& [conversation, last] : up_to) {
     cursor_writes_.push_back({conversation, id, last.second, 0});
     receipts.push_back(std::move(last));
   }
-  after_commit([this, c, id, receipts = std::move(receipts)](bool ok) {
-    if (ok) {
-      for (const auto& [peer, seq] : receipts)
-        router_.notify(peer, protocol::receipt_frame(id, seq, protocol::receipt_kind::delivered));
-    }
-    done(c);
-  });
+  after_commit(after_inbox(router_, c, std::move(receipts)));
 }
 
 void postgres_store::worker::handle(read_request& r) {
@@ -54,21 +48,10 @@ void postgres_store::worker::handle(read_request& r) {
   p.text(a).text(b).text(id);
   pg_result in = db_.run("find_conversation", p);
   std::int64_t last = in.rows() ? in.integer(0, 1) : 0;
-  if (r.seq > last) {
-    reply_error(c, error_code::bad_request, r.cid,
-                "seq " + std::to_string(r.seq) + " is past the conversation's last (" +
-                    std::to_string(last) + ")");
-    return done(c);
-  }
+  if (r.seq > last) return refuse_read_past(r, last);
   if (!in.rows() || r.seq <= in.integer(0, 3)) return done(c);
   cursor_writes_.push_back({in.integer(0, 0), id, r.seq, r.seq});
-  after_commit([this, c, with = std::move(r.with), seq = r.seq](bool ok) {
-    if (ok) {
-      router_.notify(with, protocol::receipt_frame(c.who->id, seq, protocol::receipt_kind::read));
-      router_.notify_others(*c.who, protocol::read_sync_frame(with, seq));
-    }
-    done(c);
-  });
+  after_commit(after_read(router_, c, std::move(r.with), r.seq));
 }
 
 void postgres_store::worker::handle(history_request& r) {

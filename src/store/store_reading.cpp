@@ -19,19 +19,13 @@ void sqlite_store::engine::handle(inbox_request& r) {
     up_to[w.in] = w.seq;
   }
   reply(c, protocol::inbox_frame(waiting.size(), more));
-  std::vector<std::pair<std::string, std::int64_t>> receipts;
+  delivered_receipts receipts;
   for (auto [in, seq] : up_to) {
     if (!index_.advance_delivered(*in, id, seq)) continue;
     mark_cursor(*in, id);
     receipts.emplace_back(in->peer_of(id), seq);
   }
-  after_commit([this, c, id, receipts = std::move(receipts)](bool ok) {
-    if (ok) {
-      for (const auto& [peer, seq] : receipts)
-        router_.notify(peer, protocol::receipt_frame(id, seq, protocol::receipt_kind::delivered));
-    }
-    done(c);
-  });
+  after_commit(after_inbox(router_, c, std::move(receipts)));
 }
 
 void sqlite_store::engine::handle(read_request& r) {
@@ -39,21 +33,10 @@ void sqlite_store::engine::handle(read_request& r) {
   const std::string& id = c.who->id;
   conversation* in = index_.find(id, r.with);
   std::int64_t last = in ? in->last_seq : 0;
-  if (r.seq > last) {
-    reply_error(c, error_code::bad_request, r.cid,
-                "seq " + std::to_string(r.seq) + " is past the conversation's last (" +
-                    std::to_string(last) + ")");
-    return done(c);
-  }
+  if (r.seq > last) return refuse_read_past(r, last);
   if (!in || !index_.advance_read(*in, id, r.seq)) return done(c);
   mark_cursor(*in, id);
-  after_commit([this, c, with = std::move(r.with), seq = r.seq](bool ok) {
-    if (ok) {
-      router_.notify(with, protocol::receipt_frame(c.who->id, seq, protocol::receipt_kind::read));
-      router_.notify_others(*c.who, protocol::read_sync_frame(with, seq));
-    }
-    done(c);
-  });
+  after_commit(after_read(router_, c, std::move(r.with), r.seq));
 }
 
 void sqlite_store::engine::handle(history_request& r) {

@@ -44,4 +44,34 @@ protocol::shared_frame hand_over(core::router& router, const core::member& from,
        false});
 }
 
+std::function<void(bool ok)> after_inbox(core::router& router, store_client reader,
+                                         delivered_receipts receipts) {
+  return [&router, c = std::move(reader), receipts = std::move(receipts)](bool ok) {
+    if (ok) {
+      for (const auto& [peer, seq] : receipts)
+        router.notify(peer,
+                      protocol::receipt_frame(c.who->id, seq, protocol::receipt_kind::delivered));
+    }
+    c.self->store_done();
+  };
+}
+
+std::function<void(bool ok)> after_read(core::router& router, store_client reader, std::string with,
+                                        std::int64_t seq) {
+  return [&router, c = std::move(reader), with = std::move(with), seq](bool ok) {
+    if (ok) {
+      router.notify(with, protocol::receipt_frame(c.who->id, seq, protocol::receipt_kind::read));
+      router.notify_others(*c.who, protocol::read_sync_frame(with, seq));
+    }
+    c.self->store_done();
+  };
+}
+
+void refuse_read_past(const read_request& r, std::int64_t last) {
+  reply_error(r.reader, error_code::bad_request, r.cid,
+              "seq " + std::to_string(r.seq) + " is past the conversation's last (" +
+                  std::to_string(last) + ")");
+  r.reader.self->store_done();
+}
+
 }  // namespace parley::store

@@ -4,10 +4,13 @@
 // where the rows live (history's range, the frame of a stored message, a commit's hand-over).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "parley/core/message_store.hpp"
 #include "parley/core/router.hpp"
@@ -110,5 +113,17 @@ protocol::shared_frame stored_frame(const stored_message& m);
 protocol::shared_frame hand_over(core::router& router, const core::member& from,
                                  const core::outgoing_message& msg, std::string_view mid,
                                  std::int64_t ts, std::int64_t seq, bool recipient_online);
+
+// What follows a request that moved cursors, once their commit is over (ok: it succeeded),
+// ending the request: an inbox push's `delivered` receipts to the peers, each (peer, highest
+// seq pushed); a read's `read` receipt to its peer and read sync to the reader's other
+// connections.
+using delivered_receipts = std::vector<std::pair<std::string, std::int64_t>>;
+std::function<void(bool ok)> after_inbox(core::router& router, store_client reader,
+                                         delivered_receipts receipts);
+std::function<void(bool ok)> after_read(core::router& router, store_client reader, std::string with,
+                                        std::int64_t seq);
+// Answers a read past the conversation's last seq (bad_request) and ends it.
+void refuse_read_past(const read_request& r, std::int64_t last);
 
 }  // namespace parley::store

@@ -91,7 +91,7 @@ TEST_F(config_file, unknown_keys_and_bad_values_name_file_line_and_key_and_exit_
              file + ":3: unknown key max-text-byte (did you mean max-text-bytes?)",
              file + ":4: port: expects an integer, not a string",
              file + ":5: threads: 2.5 is not a whole number",
-             file + ":6: store: mysql is not a store: sqlite or none",
+             file + ":6: store: mysql is not a store: sqlite, postgres or none",
              file + ":7: allowed-origins: expects an array of strings, not one holding an integer",
              file + ":8: unknown key server (settings are top-level keys",
          }) {
