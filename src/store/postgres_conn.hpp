@@ -82,6 +82,9 @@ class pg_connection {
   bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
   // Connects again after a failure; true when it worked (the prepared statements are gone).
   bool reset();
+  // Reads what the server sent an idle connection, without blocking: false when it closed
+  // the connection (a shutdown terminates its sessions), which is then not ok().
+  bool alive() { return PQconsumeInput(conn_.get()) == 1 && ok(); }
 
   void prepare(const char* name, std::string_view sql);
   // Runs `sql` (no parameters, possibly several statements) or a prepared statement, waiting

@@ -165,6 +165,10 @@ void postgres_store::worker::run() {
       for (request& r : taken)
         refuse(r);
     }
+    if (taken.empty() && health().up && !db_.alive()) {
+      // So /healthz tells of a database that went away before a request finds out.
+      failed(pg_error("the server closed the connection", "", true), "an idle connection");
+    }
     queue_.answered(taken.size());
     taken.clear();
     std::int64_t now_ms = core::unix_millis();

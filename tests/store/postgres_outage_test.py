@@ -3,7 +3,8 @@
 own (tests/services; it is stopped, so the shared fixture's is not used):
 
 1. a message is acked; PostgreSQL is stopped (fast shutdown, then in a second round SIGKILL);
-2. a send gets `unavailable`, /healthz turns 503 naming postgres, /metrics parley_store_up 0;
+2. /healthz turns 503 before any request (after the fast shutdown), a send gets `unavailable`,
+   /healthz names postgres, /metrics parley_store_up 0;
 3. PostgreSQL starts again on the same port and data; Parley reconnects by itself: /healthz
    200, the refused message retried with its cid is stored (not a duplicate), the acked one
    retried is a duplicate with the same seq; history holds each once, seqs gapless.
@@ -56,6 +57,10 @@ async def outage(port, services, kill, n, problems):
     if before.get("type") != "ack":
         problems.append(f"before the outage: {before}")
     services.stop_postgres(kill=kill)
+    if not kill:  # a fast shutdown closes the sessions: an idle Parley notices within a second
+        status, body = await healthz_until(port, 503, 3)
+        if status != 503:
+            problems.append(f"/healthz with PostgreSQL shut down, before any request: {status} {body}")
     during = await send(ws, f"c{n}b", f"c{n}b")
     await ws.close()
     if during.get("code") != "unavailable":
