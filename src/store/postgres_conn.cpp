@@ -63,18 +63,54 @@ pg_params& pg_params::boolean(bool v) {
 }
 
 pg_params& pg_params::text_array(const std::vector<std::string_view>& values) {
-  std::string literal = "{";
-  for (std::string_view v : values) {
-    if (literal.size() > 1) literal += ',';
-    literal += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') literal += '\\';
-      literal += c;
-    }
-    literal += '"';
+  pg_array a;
+  for (std::string_view v : values)
+    a.text(v);
+  return array(std::move(a));
+}
+
+// ---- array literals
+
+pg_array& pg_array::text(std::string_view v) {
+  next();
+  literal_ += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') literal_ += '\\';
+    literal_ += c;
   }
-  literal += '}';
-  return owned(std::move(literal));
+  literal_ += '"';
+  return *this;
+}
+
+pg_array& pg_array::optional_text(const std::optional<std::string>& v) {
+  if (v) return text(*v);
+  next();
+  literal_ += "NULL";
+  return *this;
+}
+
+pg_array& pg_array::bytes(std::string_view v) {
+  static constexpr char hex[] = "0123456789abcdef";
+  next();
+  literal_ += "\"\\\\x";  // "\\x: the element's backslash, escaped in the array literal
+  for (unsigned char c : v) {
+    literal_ += hex[c >> 4];
+    literal_ += hex[c & 15];
+  }
+  literal_ += '"';
+  return *this;
+}
+
+pg_array& pg_array::integer(std::int64_t v) {
+  next();
+  literal_ += std::to_string(v);
+  return *this;
+}
+
+pg_array& pg_array::boolean(bool v) {
+  next();
+  literal_ += v ? 't' : 'f';
+  return *this;
 }
 
 // ---- results

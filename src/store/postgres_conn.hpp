@@ -29,6 +29,26 @@ class pg_error : public std::runtime_error {
   bool connection_lost;
 };
 
+// A one-dimensional array literal ({...}), built element by element, for a text-format
+// parameter: strings quoted with quotes and backslashes escaped, NULL for a missing value,
+// bytea as \x and hex digits.
+class pg_array {
+ public:
+  pg_array& text(std::string_view v);
+  pg_array& optional_text(const std::optional<std::string>& v);
+  pg_array& bytes(std::string_view v);
+  pg_array& integer(std::int64_t v);
+  pg_array& boolean(bool v);
+  // The literal; the builder is spent.
+  std::string take() { return std::move(literal_ += '}'); }
+
+ private:
+  void next() {
+    if (literal_.size() > 1) literal_ += ',';
+  }
+  std::string literal_ = "{";
+};
+
 // A statement's parameters, in text format except bytea ones (binary: no escaping). Values it
 // is given by view must outlive the call they are passed to.
 class pg_params {
@@ -39,7 +59,7 @@ class pg_params {
   pg_params& integer(std::int64_t v);
   pg_params& real(std::optional<double> v);
   pg_params& boolean(bool v);
-  // A text[] literal of `values` ({"a","b"} with quotes and backslashes escaped).
+  pg_params& array(pg_array&& a) { return owned(a.take()); }
   pg_params& text_array(const std::vector<std::string_view>& values);
 
   int size() const { return static_cast<int>(values_.size()); }

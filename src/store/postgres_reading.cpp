@@ -5,15 +5,6 @@
 
 namespace parley::store {
 
-namespace {
-
-// The conversation of x and y as the tables key it: {a, b} with a <= b.
-std::pair<std::string_view, std::string_view> pair_of(std::string_view x, std::string_view y) {
-  return x <= y ? std::pair{x, y} : std::pair{y, x};
-}
-
-}  // namespace
-
 // ---- reading and cursors
 
 void postgres_store::worker::handle(inbox_request& r) {
@@ -43,7 +34,7 @@ void postgres_store::worker::handle(inbox_request& r) {
 void postgres_store::worker::handle(read_request& r) {
   const store_client& c = r.reader;
   const std::string& id = c.who->id;
-  auto [a, b] = pair_of(id, r.with);
+  auto [a, b] = conversation_key(id, r.with);
   pg_params p;
   p.text(a).text(b).text(id);
   pg_result in = db_.run("find_conversation", p);
@@ -57,7 +48,7 @@ void postgres_store::worker::handle(read_request& r) {
 void postgres_store::worker::handle(history_request& r) {
   const store_client& c = r.asker;
   const core::history_query& q = r.query;
-  auto [a, b] = pair_of(c.who->id, q.with);
+  auto [a, b] = conversation_key(c.who->id, q.with);
   pg_params p;
   p.text(a).text(b).text(c.who->id);
   pg_result in = db_.run("find_conversation", p);

@@ -11,42 +11,63 @@ namespace parley::store {
 
 namespace {
 
-// One message stored: its conversation's seq bumped under the row's lock, the row, its dedup
-// entry (a live one is never overwritten: then the query says false and the batch runs again),
-// the sender's delivered cursor (and the recipient's when it was online at commit, which also
-// passes what waited for it), or the recipient's pending entry.
+// A chunk of messages stored in one statement, each array holding one field of every message
+// in conversation order: each conversation's seq bumped by its count under the row's lock (rows
+// locked in (a, b) order), the rows numbered from there in the order given (their ids too: the
+// inbox and the conversation list sort by them), their dedup entries
+// (a live one is never overwritten: then the last column is false and the batch runs again),
+// the senders' delivered cursors (and the recipients' when they were online at commit, which
+// also passes what waited for them), or the recipients' pending entries. One row per message:
+// its place in the arrays (from 1) and its seq.
 //  $1 a  $2 b  $3 from_a  $4 mid  $5 ts  $6 cid  $7 kind  $8 body  $9 name  $10 mime
-//  $11 sender  $12 recipient  $13 recipient online  $14 dedup cutoff (ms)
-constexpr std::string_view insert_message_sql = R"sql(
-WITH c AS (
-  INSERT INTO conversations AS t(a, b, last_seq) VALUES($1, $2, 1)
-  ON CONFLICT (a, b) DO UPDATE SET last_seq = t.last_seq + 1
-  RETURNING id, last_seq),
+//  $11 recipient online  $12 dedup cutoff (ms)
+constexpr std::string_view insert_messages_sql = R"sql(
+WITH input AS (
+  SELECT *, nextval('messages_id_seq') AS id FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::bigint[],
+                       $6::text[], $7::smallint[], $8::bytea[], $9::text[], $10::text[],
+                       $11::boolean[])
+    WITH ORDINALITY AS i(a, b, from_a, mid, ts, cid, kind, body, name, mime, online, ord)),
+counts AS (SELECT a, b, count(*) AS n FROM input GROUP BY a, b),
+c AS (
+  INSERT INTO conversations AS t(a, b, last_seq) SELECT a, b, n FROM counts ORDER BY a, b
+  ON CONFLICT (a, b) DO UPDATE SET last_seq = t.last_seq + excluded.last_seq
+  RETURNING id, a, b, last_seq),
+numbered AS (
+  SELECT i.*, c.id AS conversation,
+         c.last_seq - k.n + row_number() OVER (PARTITION BY i.a, i.b ORDER BY i.ord) AS seq,
+         CASE WHEN i.from_a THEN i.a ELSE i.b END AS sender,
+         CASE WHEN i.from_a THEN i.b ELSE i.a END AS recipient
+  FROM input i JOIN c ON c.a = i.a AND c.b = i.b JOIN counts k ON k.a = i.a AND k.b = i.b),
 m AS (
-  INSERT INTO messages(conversation, seq, from_a, mid, ts, cid, kind, body, name, mime)
-  SELECT id, last_seq, $3, $4, $5, $6::text, $7, $8, $9, $10 FROM c
-  RETURNING id, conversation, seq),
+  INSERT INTO messages(id, conversation, seq, from_a, mid, ts, cid, kind, body, name, mime)
+  SELECT id, conversation, seq, from_a, mid, ts, cid, kind, body, name, mime FROM numbered),
 d AS (
   INSERT INTO dedup AS t(sender, cid, ts, conversation, seq)
-  SELECT $11::text, $6::text, $5, conversation, seq FROM m WHERE $6::text IS NOT NULL
+  SELECT sender, cid, ts, conversation, seq FROM numbered WHERE cid IS NOT NULL
   ON CONFLICT (sender, cid) DO UPDATE
     SET ts = excluded.ts, conversation = excluded.conversation, seq = excluded.seq
-    WHERE t.ts < $14
+    WHERE t.ts < $12
   RETURNING 1),
 k AS (
   INSERT INTO cursors AS t(conversation, participant, delivered, read)
-  SELECT conversation, p, seq, 0 FROM m, unnest(CASE WHEN $13::boolean AND $11::text <> $12::text
-    THEN ARRAY[$11::text, $12::text] ELSE ARRAY[$11::text] END) AS p
+  SELECT conversation, p, max(seq), 0 FROM (
+    SELECT conversation, sender AS p, seq FROM numbered
+    UNION ALL
+    SELECT conversation, recipient, seq FROM numbered WHERE online AND sender <> recipient) x
+  GROUP BY conversation, p ORDER BY conversation, p
   ON CONFLICT (conversation, participant) DO UPDATE
     SET delivered = greatest(t.delivered, excluded.delivered)),
 w AS (
   INSERT INTO pending(recipient, message, conversation, seq)
-  SELECT $12::text, id, conversation, seq FROM m WHERE NOT $13::boolean AND $11::text <> $12::text),
+  SELECT recipient, id, conversation, seq FROM numbered WHERE NOT online AND sender <> recipient),
 x AS (
-  DELETE FROM pending p USING m
-  WHERE $13::boolean AND p.recipient = $12::text AND p.conversation = m.conversation
-    AND p.seq < m.seq)
-SELECT seq, $6::text IS NULL OR EXISTS(SELECT 1 FROM d) FROM m)sql";
+  DELETE FROM pending p USING (
+    SELECT conversation, recipient, max(seq) AS seq FROM numbered
+    WHERE online AND sender <> recipient GROUP BY conversation, recipient) o
+  WHERE p.recipient = o.recipient AND p.conversation = o.conversation AND p.seq < o.seq)
+SELECT ord, seq,
+       (SELECT count(*) FROM d) = (SELECT count(*) FROM input WHERE cid IS NOT NULL)
+FROM numbered)sql";
 
 // A participant's cursors moved up (never down), and what waited for it up to them removed.
 //  $1 conversation  $2 participant  $3 delivered  $4 read
@@ -140,7 +161,10 @@ postgres_store::worker::~worker() {
 }
 
 void postgres_store::worker::prepare() {
-  db_.prepare("insert_message", insert_message_sql);
+  // Planned for each batch's arrays: a generic plan guesses 10 rows per unnest and joins a
+  // thousand messages by nested loops.
+  db_.exec("SET plan_cache_mode = force_custom_plan");
+  db_.prepare("insert_messages", insert_messages_sql);
   db_.prepare("advance_cursor", advance_cursor_sql);
   db_.prepare("find_earlier", find_earlier_sql);
   db_.prepare("count_pending", count_pending_sql);
@@ -244,6 +268,14 @@ void postgres_store::worker::commit() {
 // One transaction of everything staged: BEGIN, the statements pipelined (conversations in one
 // order, so that two batches lock them alike), then COMMIT once every result is in. False (rolled
 // back) when a message's dedup entry was already live: another node committed its original.
+namespace {
+
+std::pair<std::string_view, std::string_view> key_of(const auto& staged) {
+  return conversation_key(staged.from.who->id, staged.message.to);
+}
+
+}  // namespace
+
 bool postgres_store::worker::write_batch() {
   recipients_.clear();
   for (const staged& m : staged_)
@@ -255,23 +287,19 @@ bool postgres_store::worker::write_batch() {
     m.recipient_online = online_[i] || m.message.to == m.from.who->id;
     if (!m.raced) order.push_back(i);
   }
-  auto pair = [this](std::size_t i) {
-    const std::string& x = staged_[i].from.who->id;
-    const std::string& y = staged_[i].message.to;
-    return x <= y ? std::pair{std::string_view(x), std::string_view(y)}
-                  : std::pair{std::string_view(y), std::string_view(x)};
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t i, std::size_t j) { return pair(i) < pair(j); });
+  std::stable_sort(order.begin(), order.end(), [this](std::size_t i, std::size_t j) {
+    return key_of(staged_[i]) < key_of(staged_[j]);
+  });
   std::sort(cursor_writes_.begin(), cursor_writes_.end(), [](const auto& x, const auto& y) {
     return std::tie(x.conversation, x.participant) < std::tie(y.conversation, y.participant);
   });
+  auto chunks = chunked(order);
   db_.begin_pipeline();
   bool fresh = true;
   try {
     db_.send_sql("BEGIN");
-    for (std::size_t i : order)
-      send_message(staged_[i]);
+    for (auto [first, last] : chunks)
+      send_messages(std::span(order).subspan(first, last - first));
     for (const cursor_write& w : cursor_writes_) {
       pg_params p;
       p.integer(w.conversation).text(w.participant).integer(w.delivered).integer(w.read);
@@ -279,10 +307,13 @@ bool postgres_store::worker::write_batch() {
     }
     db_.sync();
     db_.next_result();
-    for (std::size_t i : order) {
+    for (auto [first, last] : chunks) {
       pg_result r = db_.next_result();
-      staged_[i].seq = r.integer(0, 0);
-      fresh = fresh && r.boolean(0, 1);
+      for (int row = 0; row < r.rows(); ++row) {
+        staged_[order[first + static_cast<std::size_t>(r.integer(row, 0)) - 1]].seq =
+            r.integer(row, 1);
+        fresh = fresh && r.boolean(row, 2);
+      }
     }
     for (std::size_t i = 0; i < cursor_writes_.size(); ++i)
       db_.next_result();
@@ -304,26 +335,47 @@ bool postgres_store::worker::write_batch() {
   return true;
 }
 
-void postgres_store::worker::send_message(const staged& m) {
-  const std::string& sender = m.from.who->id;
-  const std::string& to = m.message.to;
-  bool from_a = sender <= to;
+// [first, last) ranges of `order`, each at most max_statement_body_bytes of bodies (or one
+// message), so that no statement's parameters grow past it.
+std::vector<std::pair<std::size_t, std::size_t>> postgres_store::worker::chunked(
+    const std::vector<std::size_t>& order) const {
+  std::vector<std::pair<std::size_t, std::size_t>> chunks;
+  std::size_t first = 0, bytes = 0;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    std::size_t size = staged_[order[k]].message.body.size();
+    if (k > first && bytes + size > max_statement_body_bytes) {
+      chunks.emplace_back(first, k);
+      first = k;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (first < order.size()) chunks.emplace_back(first, order.size());
+  return chunks;
+}
+
+void postgres_store::worker::send_messages(std::span<const std::size_t> chunk) {
+  pg_array a, b, from_a, mid, ts, cid, kind, body, name, mime, online;
+  for (std::size_t i : chunk) {
+    const staged& m = staged_[i];
+    auto [x, y] = key_of(m);
+    a.text(x);
+    b.text(y);
+    from_a.boolean(x == m.from.who->id);
+    mid.text(m.mid.view());
+    ts.integer(m.ts);
+    cid.optional_text(m.message.cid);
+    kind.integer(m.message.binary ? 1 : 0);
+    body.bytes(m.message.body);
+    name.optional_text(m.message.name);
+    mime.optional_text(m.message.mime);
+    online.boolean(m.recipient_online);
+  }
   pg_params p;
-  p.text(from_a ? sender : to)
-      .text(from_a ? to : sender)
-      .boolean(from_a)
-      .text(m.mid.view())
-      .integer(m.ts)
-      .optional_text(m.message.cid)
-      .integer(m.message.binary ? 1 : 0)
-      .bytes(m.message.body)
-      .optional_text(m.message.name)
-      .optional_text(m.message.mime)
-      .text(sender)
-      .text(to)
-      .boolean(m.recipient_online)
-      .integer(dedup_cutoff_ms());
-  db_.send("insert_message", p);
+  for (pg_array* field : {&a, &b, &from_a, &mid, &ts, &cid, &kind, &body, &name, &mime, &online})
+    p.array(std::move(*field));
+  p.integer(dedup_cutoff_ms());
+  db_.send("insert_messages", p);
 }
 
 // After a batch found a live dedup entry it did not expect: which of its messages are retries
@@ -384,7 +436,8 @@ void postgres_store::worker::upkeep(std::int64_t now_ms) {
     if (config_.retention_days > 0) {
       // A conversation's row keeps its last seq: its seqs go on from there.
       auto cutoff = now_ms - static_cast<std::int64_t>(config_.retention_days * 86'400'000);
-      db_.exec("DELETE FROM messages WHERE ts <= " + std::to_string(cutoff));
+      db_.exec("WITH gone AS (DELETE FROM messages WHERE ts <= " + std::to_string(cutoff) +
+               " RETURNING id) DELETE FROM pending WHERE message IN (SELECT id FROM gone)");
     }
   } catch (const pg_error& e) {
     spdlog::warn("store: postgres upkeep (dedup, retention) failed: {}", e.what());

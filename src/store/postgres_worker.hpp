@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -22,6 +23,10 @@ namespace parley::store {
 // Requests one worker takes into a batch at most: bounds the pipelined transaction (its results
 // wait in the socket until the batch is sent) and the time one slow batch holds its rows locked.
 inline constexpr std::size_t max_batch_requests = 1024;
+// Message bodies one statement carries at most (a batch of large files takes several): its
+// parameters are held in memory a few times over (here as hex, in libpq, in the server), and
+// PostgreSQL refuses a value past 1 GB.
+inline constexpr std::size_t max_statement_body_bytes = 16 << 20;
 // Times a batch runs again after a deadlock, a serialization failure or a retry that raced a
 // commit of its original on another node, before its messages get `unavailable`.
 inline constexpr int max_batch_attempts = 4;
@@ -89,7 +94,9 @@ class postgres_store::worker {
   void answer_duplicate(const store_client& c, const earlier& e, const std::string& cid);
   void commit();
   bool write_batch();
-  void send_message(const staged& m);
+  std::vector<std::pair<std::size_t, std::size_t>> chunked(
+      const std::vector<std::size_t>& order) const;
+  void send_messages(std::span<const std::size_t> chunk);
   void mark_raced();
   void finish_batch(bool ok);
 
@@ -126,6 +133,12 @@ class postgres_store::worker {
   request_queue queue_;
   std::thread thread_;
 };
+
+// The conversation of x and y as the tables key it: {a, b} with a <= b.
+inline std::pair<std::string_view, std::string_view> conversation_key(std::string_view x,
+                                                                      std::string_view y) {
+  return x <= y ? std::pair{x, y} : std::pair{y, x};
+}
 
 // "sender\ncid": the key of a (sender, cid) pair in the maps above (ids hold no newline).
 inline std::string dedup_key(std::string_view sender, std::string_view cid) {
