@@ -161,9 +161,6 @@ postgres_store::worker::~worker() {
 }
 
 void postgres_store::worker::prepare() {
-  // Planned for each batch's arrays: a generic plan guesses 10 rows per unnest and joins a
-  // thousand messages by nested loops.
-  db_.exec("SET plan_cache_mode = force_custom_plan");
   db_.prepare("insert_messages", insert_messages_sql);
   db_.prepare("advance_cursor", advance_cursor_sql);
   db_.prepare("find_earlier", find_earlier_sql);
