@@ -9,16 +9,20 @@ own (tests/services; it is stopped, so the shared fixture's is not used):
    200, the refused message retried with its cid is stored (not a duplicate), the acked one
    retried is a duplicate with the same seq; history holds each once, seqs gapless.
 
+Also: a Parley started with a URL where nothing listens exits 1 at once with one line saying why.
+
 Usage: postgres_outage_test.py --parley PATH [--seed N]
 """
 import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
-from store_client import REPLY_SECONDS, Server, add_server_args, connect, healthz_until, http_get, report, run_test
+from store_client import (REPLY_SECONDS, Server, add_server_args, connect, free_port, healthz_until, http_get, report,
+                          run_test)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "services"))
 from services import running_services  # noqa: E402
@@ -83,6 +87,20 @@ async def outage(port, services, kill, n, problems):
         problems.append(f"the acked message retried: {again}, first ack {before}")
 
 
+def unreachable_start(parley, problems):
+    """parley with a URL on a loopback port where nothing listens: exit 1, one line, no hang."""
+    url = f"postgresql://parley@127.0.0.1:{free_port()}/postgres"
+    try:
+        r = subprocess.run([parley, "--port", "0", "--store", "postgres", "--postgres-url", url],
+                           capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        problems.append("a start with an unreachable PostgreSQL did not end within 20 s")
+        return
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    if r.returncode != 1 or len(lines) != 1 or "cannot start: store postgres:" not in lines[0]:
+        problems.append(f"a start with an unreachable PostgreSQL: exit {r.returncode}, said {lines}")
+
+
 async def history(port):
     ws = await connect(port, "alice")
     try:
@@ -100,6 +118,7 @@ async def history(port):
 
 async def main(args):
     problems = []
+    unreachable_start(os.environ.get("PARLEY_BINARY") or args.parley, problems)
     with tempfile.TemporaryDirectory(prefix="parley-pg-outage-") as tmp:
         with running_services(os.path.join(tmp, "services")) as services:
             server = Server(args, os.path.join(tmp, "data"), os.path.join(tmp, "server.log"))
