@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "parley/app/number_flag.hpp"
+#include "parley/cluster/redis_address.hpp"
 #include "parley/net/ops_access.hpp"
 
 namespace parley::app {
@@ -154,6 +155,34 @@ void register_store_flags(registrar& cli, store::store_config& s) {
       ->check(in_range(std::size_t{1000}, std::size_t{1000000000}));
 }
 
+CLI::Validator redis_url_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.empty()) return {};
+        try {
+          cluster::redis_address::parse(text);
+          return {};
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+      },
+      "redis://HOST:PORT");
+}
+
+void register_cluster_flags(registrar& cli, cluster::cluster_config& c) {
+  add(cli, "cluster-redis", c.redis_url,
+      "redis://HOST:PORT: run as one node of a cluster sharing this Redis (empty: alone)")
+      ->check(redis_url_check());
+  add(cli, "node-id", c.node_id,
+      "this node's name in the cluster, unique (empty: host name and port)");
+  add(cli, "node-ttl", c.node_ttl_seconds,
+      "seconds without a heartbeat after which a node is dead and its connections closed")
+      ->check(in_range(2.0, 3600.0));
+  add(cli, "cluster-max-pending-bytes", c.max_pending_bytes,
+      "bytes queued for other nodes at most; past it messages to them get unavailable")
+      ->check(in_range(std::size_t{1} << 16, std::size_t{1} << 34));
+}
+
 }  // namespace
 
 std::string toml_string(std::string_view text) {
@@ -290,6 +319,7 @@ void register_flags(CLI::App& app, net::server_config& c, setting_table& setting
   certificate->needs(key);
   key->needs(certificate);
   register_store_flags(cli, c.store);
+  register_cluster_flags(cli, c.cluster);
   add(cli, "metrics-token", c.metrics_token,
       "bearer token /metrics and /healthz then need (Authorization: Bearer ...); empty: open");
   add(cli, "admin-listen", c.admin_listen,

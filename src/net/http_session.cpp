@@ -399,6 +399,14 @@ http::message_generator http_session::health(const http_request& request) {
       .int_field("connections", static_cast<std::int64_t>(worker_.hub().connection_count()))
       .int_field("uptime_seconds", static_cast<std::int64_t>(uptime));
   if (context_.store) json.string_field("store", store.up ? "ok" : "unavailable: " + store.reason);
+  if (const auto* cluster = context_.cluster) {
+    // Redis down leaves the status alone: the node still serves its own connections, and a
+    // balancer that took every node out at once would end the chat for everyone.
+    const auto& s = cluster->stats();
+    json.string_field("node", cluster->node_id())
+        .int_field("nodes", s.nodes.load(std::memory_order_relaxed))
+        .string_field("redis", s.redis_up.load(std::memory_order_relaxed) ? "ok" : "unreachable");
+  }
   json.finish();
   body.push_back('\n');
   auto status = store.up ? http::status::ok : http::status::service_unavailable;
@@ -442,7 +450,7 @@ http::message_generator http_session::metrics(const http_request& request) {
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.set(http::field::cache_control, "no-store");
   response.keep_alive(request.keep_alive());
-  std::string body = render_metrics(context_.workers, worker_.hub(), context_.store, uptime);
+  std::string body = render_metrics(context_.workers, worker_.hub(), context_.store, context_.cluster, uptime);
   if (request.method() != http::verb::head) response.body() = std::move(body);
   response.prepare_payload();
   return response;

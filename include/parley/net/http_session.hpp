@@ -11,6 +11,7 @@
 #include <string_view>
 #include <variant>
 
+#include "parley/cluster/cluster_link.hpp"
 #include "parley/core/auth_token.hpp"
 #include "parley/core/ban_list.hpp"
 #include "parley/net/ip_limits.hpp"
@@ -34,6 +35,7 @@ struct http_context {
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
   ip_limits& addresses;                              // safe from any thread
   const store::sqlite_store* store;                  // null without a store
+  const cluster::cluster_link* cluster;              // null unless a node of a cluster
   log_throttle& refusal_log;               // bounds the info lines about refused connections
   core::ban_list& bans;                    // ids refused at the upgrade (admin API)
   port_role role = port_role::everything;  // which paths this context's port serves

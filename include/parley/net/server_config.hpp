@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "parley/cluster/cluster_config.hpp"
 #include "parley/core/chat_connection.hpp"
 #include "parley/store/store_config.hpp"
 
@@ -76,6 +77,7 @@ struct server_config {
   std::string log_format = "text";  // or "json": one object per line, for log collectors
   core::chat_limits chat;           // who/watch limits; max_text_bytes mirrored from above
   store::store_config store;        // the durable store (protocol-v2)
+  cluster::cluster_config cluster;  // one node of a cluster, with --cluster-redis
 
   // The hard outbox limit actually applied: never less than two of the largest messages
   // (protocol.md), so one big file cannot trip it alone.
