@@ -168,6 +168,20 @@ export class ParleyClient extends EventTarget {
     return message;
   }
 
+  /**
+   * Sends a failed message again: the same frame with the same cid (a server that stored it
+   * after all acks it as a duplicate). Its state goes back to `queued`.
+   * @param {import('./outbox.js').OutgoingMessage} message
+   * @returns {boolean} false when it is not a failed message the outbox keeps (a text that was
+   *   too large locally never entered it)
+   */
+  retry(message) {
+    if (!this.outbox.retry(message.cid)) return false;
+    this.#emit('status', { message });
+    this.#flush();
+    return true;
+  }
+
   /** Marks everything up to `seq` from `peer` as read (sends `read` when the cursor moves). */
   markRead(peer, seq) {
     if (this.#onRead(peer, seq)) this.#write({ type: 'read', with: peer, seq });
@@ -390,7 +404,7 @@ export class ParleyClient extends EventTarget {
   }
 
   #onError(frame) {
-    const outcome = frame.cid !== undefined ? this.outbox.error(frame.cid, frame.code) : null;
+    const outcome = frame.cid !== undefined ? this.outbox.error(frame.cid, frame.code, frame.message) : null;
     if (!outcome) {
       if (frame.cid !== undefined && this.#requests.has(frame.cid)) return this.#requests.settle(frame, true);
       return this.#emit('error', { code: frame.code, message: frame.message, cid: frame.cid });

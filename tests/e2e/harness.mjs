@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const BINARY = process.env.PARLEY_BINARY || path.resolve(here, '../../build/parley');
-export const STATIC_DIR = process.env.PARLEY_STATIC_DIR || path.resolve(here, '../../web');
+export const STATIC_DIR = process.env.PARLEY_STATIC_DIR || path.resolve(here, '../../build/web');
 export const SCREENSHOT_DIR =
   process.env.PARLEY_SCREENSHOT_DIR || path.join(os.tmpdir(), 'parley-e2e-screenshots');
 // Set to 1 to also refresh the README's copies in docs/screenshots/.

@@ -95,6 +95,39 @@ test('outbox: unavailable is retried with the same cid; inbox_full, bad_request 
   client.close();
 });
 
+test('outbox: a failed message keeps the server\'s reason, and retry() re-sends it with its cid', async () => {
+  const { client, socket } = await online();
+  const states = [];
+  client.addEventListener('status', (event) => states.push(event.detail.message.state));
+  const message = client.send('ghost', 'are you there?');
+  const [sent] = socket.frames('msg');
+  socket.receive({ type: 'error', code: 'offline', cid: message.cid, message: 'Client #ghost is not online' });
+  assert.deepEqual([message.state, message.error, message.reason],
+    ['failed', 'offline', 'Client #ghost is not online']);
+  assert.equal(client.retry(message), true);
+  assert.equal(message.state, 'queued');
+  assert.equal(message.error, undefined);
+  assert.deepEqual(socket.frames('msg'), [sent, sent]);
+  assert.equal(client.retry(message), false, 'only a failed message is retried');
+  socket.receive({ type: 'ack', cid: message.cid, mid: 'm1', seq: 1, ts: 5, status: 'delivered' });
+  assert.deepEqual(states, ['failed', 'queued', 'delivered']);
+  const local = client.send('ghost', 'x'.repeat(65537));
+  assert.equal(client.retry(local), false, 'a text too large for the server never entered the outbox');
+  client.close();
+});
+
+test('outbox: failed messages kept for retry are bounded like the queue', () => {
+  const outbox = new Outbox({ maxCount: 2, maxBytes: 100 });
+  for (const cid of ['a', 'b', 'c']) {
+    outbox.add({ cid, state: 'queued' }, cid, 1);
+    outbox.error(cid, 'bad_request', 'no');
+  }
+  assert.equal(outbox.retry('a'), false, 'the oldest was forgotten');
+  assert.equal(outbox.retry('b'), true);
+  assert.equal(outbox.retry('c'), true);
+  assert.deepEqual(outbox.takeUnsent(), ['b', 'c']);
+});
+
 test('outbox: bounded in count and in bytes', () => {
   const outbox = new Outbox({ maxCount: 2, maxBytes: 10 });
   outbox.add({ cid: 'a', state: 'queued' }, 'aaaa', 4);
