@@ -36,6 +36,25 @@ async function setup(t) {
   return { server, open, pages };
 }
 
+/** Like setup, with the SQLite store in a temporary data dir (removed after the test). */
+async function setupStore(t) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-store-'));
+  const server = await startServer({ args: ['--store', 'sqlite', '--data-dir', dataDir] });
+  const pages = [];
+  t.after(async () => {
+    for (const p of pages) await p.close().catch(() => {});
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const open = async (id, options) => {
+    const p = await newPage(browser, options);
+    pages.push(p);
+    if (id) await connect(p.page, server.url, id);
+    return p;
+  };
+  return { server, open, pages, dataDir };
+}
+
 /** Drops a file of `size` zero bytes, made in the page, onto the open conversation. */
 function drop(page, name, size) {
   return page.locator('#conversation').evaluate((target, [fileName, fileSize]) => {
@@ -214,29 +233,36 @@ describe('chat page', () => {
     assertNoProblems(a, c);
   });
 
-  test('with the store on, a message to an offline id shows "Sent" and reaches it when it connects', async (t) => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-store-'));
-    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const server = await startServer({ args: ['--store', 'sqlite', '--data-dir', dataDir] });
-    const pages = [];
-    t.after(async () => {
-      for (const p of pages) await p.close().catch(() => {});
-      await server.stop();
-    });
-    const a = await newPage(browser);
-    pages.push(a);
-    await connect(a.page, server.url, '1001');
+  test('with the store on: one tick while the recipient is away, two when their page opens, coloured once read', async (t) => {
+    const { open } = await setupStore(t);
+    const a = await open('1001');
     await openChat(a.page, 'later-6001');
     const mine = await send(a.page, 'read this when you are back');
     await mine.getByText('Sent').waitFor();
-    assert.equal(await mine.getAttribute('data-status'), 'stored');
+    assert.equal(await mine.getAttribute('data-status'), 'sent');
+    assert.equal((await mine.locator('.tick').innerText()).trim(), '✓');
 
-    const b = await newPage(browser);
-    pages.push(b);
-    await connect(b.page, server.url, 'later-6001');
-    // the inbox brings it at connect; with no conversation open, the page opens its sender's
-    await log(b.page).getByText('read this when you are back').waitFor();
-    await b.page.getByRole('button', { name: /1001/ }).waitFor();
+    // the recipient's page opens: the inbox hands it over, and the sender sees two ticks
+    const b = await open('later-6001');
+    await mine.getByText('Delivered').waitFor();
+    assert.equal((await mine.locator('.tick').innerText()).trim(), '✓✓');
+    const entry = b.page.getByRole('button', { name: /1001/ });
+    await entry.getByLabel('1 unread').waitFor();
+    await entry.getByText('read this when you are back').waitFor(); // the last message's preview
+    assert.equal(await mine.getAttribute('data-status'), 'delivered', 'read before the reader opened it');
+
+    // opened: under the "New messages" divider, and read (coloured, and said in words)
+    await entry.click();
+    const divider = log(b.page).getByRole('separator', { name: 'New messages' });
+    await divider.waitFor();
+    assert.equal(await divider.evaluate((node) => node.nextElementSibling.textContent.includes(
+      'read this when you are back')), true);
+    await mine.locator('.status', { hasText: /Read$/ }).waitFor();
+    assert.equal(await mine.getAttribute('data-status'), 'read');
+    const [readColour, deliveredColour] = await a.page.evaluate(() => [
+      getComputedStyle(document.querySelector('li.mine[data-status="read"] .status')).color,
+      getComputedStyle(document.documentElement).getPropertyValue('--ok')]);
+    assert.notEqual(readColour, deliveredColour);
     assertNoProblems(a, b);
   });
 
