@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  attach, BINARY, connect, drawPng, launchBrowser, log, newPage, openChat, restartServerOn, screenshot, send, startServer,
+  attach, BINARY, connect, scenario, drawPng, launchBrowser, log, newPage, openChat, restartServerOn, screenshot, send, startServer,
   waitForState,
 } from './harness.mjs';
 
@@ -37,22 +37,8 @@ async function setup(t) {
 }
 
 /** Like setup, with the SQLite store in a temporary data dir (removed after the test). */
-async function setupStore(t) {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-store-'));
-  const server = await startServer({ args: ['--store', 'sqlite', '--data-dir', dataDir] });
-  const pages = [];
-  t.after(async () => {
-    for (const p of pages) await p.close().catch(() => {});
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  const open = async (id, options) => {
-    const p = await newPage(browser, options);
-    pages.push(p);
-    if (id) await connect(p.page, server.url, id);
-    return p;
-  };
-  return { server, open, pages, dataDir };
+function setupStore(t) {
+  return scenario(t, browser, { store: true });
 }
 
 /** Drops a file of `size` zero bytes, made in the page, onto the open conversation. */
@@ -213,7 +199,7 @@ describe('chat page', () => {
     assertNoProblems(a, b);
   });
 
-  test('a message to an offline id shows the server error inline', async (t) => {
+  test('a message to an offline id shows the server error inline, and Retry re-sends it', async (t) => {
     const { open } = await setup(t);
     const a = await open('1001');
     await openChat(a.page, 'nobody-here');
@@ -230,7 +216,16 @@ describe('chat page', () => {
     await entry.click();
     await log(a.page).getByText('ping from 6002').waitFor();
     assert.equal(await a.page.getByRole('button', { name: /6002/ }).getByLabel(/unread/).count(), 0);
-    assertNoProblems(a, c);
+
+    // once nobody-here is online, Retry sends the failed message again, with the same cid
+    const late = await open('nobody-here');
+    await a.page.getByRole('button', { name: /nobody-here/ }).click();
+    const cid = await mine.getAttribute('data-cid');
+    await mine.getByRole('button', { name: 'Retry' }).click();
+    await mine.getByText('Delivered').waitFor();
+    assert.equal(await mine.getAttribute('data-cid'), cid);
+    await log(late.page).getByText('anyone there?').waitFor();
+    assertNoProblems(a, c, late);
   });
 
   test('with the store on: one tick while the recipient is away, two when their page opens, coloured once read', async (t) => {
