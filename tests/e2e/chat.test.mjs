@@ -113,6 +113,8 @@ describe('chat page', () => {
     // presence: each sees the other online
     await ada.page.getByRole('button', { name: /grace/ }).getByTitle('online').waitFor();
     await ada.page.getByRole('log').locator('li.mine').last().getByText('Delivered').waitFor();
+    assert.equal(await ada.page.getByRole('button', { name: /grace/ }).getByLabel(/unread/).count(), 0,
+      'the open conversation counts nothing unread');
     await screenshot(ada.page, 'conversation.png');
     assertNoProblems(ada, grace);
   });
@@ -345,6 +347,10 @@ describe('chat page', () => {
     await send(desk.page, 'x'.repeat(300));
     await log(page).locator('li.theirs').nth(2).waitFor();
     await noHorizontalScroll('chat page, long words');
+    await page.getByRole('button', { name: 'Record voice note' }).click();
+    await page.getByRole('button', { name: 'Send voice note' }).waitFor();
+    await noHorizontalScroll('chat page, recording a voice note');
+    await page.getByRole('button', { name: 'Cancel recording' }).click();
     await page.getByRole('button', { name: 'Back to contacts' }).click();
     await page.getByLabel('To', { exact: true }).waitFor();
     await noHorizontalScroll('chat page, back to the list');

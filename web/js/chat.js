@@ -183,7 +183,7 @@ function received(message) {
   contact.preview = previewOf(message.mine, message.file ?? message);
   if (!message.mine) {
     contact.online = true;
-    if (message.seq === undefined) contact.unread += 1;
+    if (message.seq === undefined && (contact !== active || document.hidden)) contact.unread += 1;
   }
   if (message.source === 'live' && !message.mine && !active) openConversation(message.peer, false);
   else if (contact === active) {
