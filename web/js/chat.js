@@ -286,9 +286,10 @@ function openConversation(id, focus) {
   history.replaceState(null, '', url);
   $('to').value = id;
   const thread = contact.thread;
-  if (thread.dividerAfter === null && unreadOf(contact) > 0 && client?.epoch) {
-    thread.dividerAfter = client.conversations.get(id)?.read ?? 0;
-  }
+  // "New messages" marks what arrived unread since the conversation was last read; it stays put
+  // while the conversation is open, and moves (or goes) the next time it is opened.
+  thread.dividerAfter = unreadOf(contact) > 0 && client?.epoch
+    ? client.conversations.get(id)?.read ?? 0 : null;
   $('log').replaceChildren(...thread.nodes());
   $('log').hidden = false;
   $('empty-state').hidden = true;
