@@ -9,7 +9,7 @@ import { MAX_VOICE_NOTE_MS, VoiceRecorder, canRecord, formatLength } from './rec
 import {
   blobUrl, formatSize, messageNode, paintAvatar, setStatus, systemNode,
 } from './render.js';
-import { refusalReason, serverUrl } from './server.js';
+
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/; // what the server accepts as an id
 const MAX_TEXT_BYTES = 64 * 1024; // the protocol's default --max-text-bytes for one frame
@@ -25,11 +25,15 @@ const recorder = new VoiceRecorder(showRecordingLength);
 /** @type {ParleyClient|null} */
 let client = null;
 let active = null; // the contact whose conversation is shown
-let everOnline = false; // this id got a welcome once: a failed dial now is an outage, not a refusal
 let whoTimer = 0;
 let countdownTimer = 0;
 
 // ---- the client -------------------------------------------------------------------------
+
+/** ws: or wss: (by the page's own scheme) on the host and port that served the page. */
+function serverUrl() {
+  return `${window.location.protocol === 'https:' ? 'wss:' : 'ws:'}//${window.location.host}`;
+}
 
 function connectAs(id) {
   if (!id) return showAlert('Enter an id to connect as.');
@@ -40,10 +44,9 @@ function connectAs(id) {
   const url = new URL(window.location.href);
   url.searchParams.set('id', id);
   history.replaceState(null, '', url);
-  everOnline = false;
   const token = new URLSearchParams(window.location.search).get('token') ?? undefined;
   // backfill 'none': a conversation's history is fetched when it is opened, a page at a time.
-  client = new ParleyClient({ url: serverUrl(window.location), id, token, backfill: 'none',
+  client = new ParleyClient({ url: serverUrl(), id, token, backfill: 'none',
     backoffBaseMs: 1000 });
   for (const [type, handler] of Object.entries(clientHandlers)) {
     const own = client;
@@ -89,10 +92,9 @@ const clientHandlers = {
   error: ({ code, message }) => code !== 'resume' && notice(active, `Server: ${message || code}`),
 };
 
-function showState({ state, reason, code, retryInMs }) {
+function showState({ state, reason, code, retryInMs, refused }) {
   clearInterval(countdownTimer);
   if (state === 'online') {
-    everOnline = true;
     setPill('online', 'Online');
     showAlert('');
     startWho();
@@ -101,6 +103,7 @@ function showState({ state, reason, code, retryInMs }) {
   }
   clearInterval(whoTimer);
   if (state === 'connecting') return setPill('connecting', 'Connecting…');
+  if (refused) return refuse(reason); // a bad id or token: the library stopped redialing
   if (retryInMs === undefined) return setPill('offline', 'Offline'); // closed by the page: no redial
   if (code === 1008) return refuse(reason || 'The server refused the connection (policy).');
   const retryAt = Date.now() + (retryInMs ?? 0);
@@ -108,16 +111,9 @@ function showState({ state, reason, code, retryInMs }) {
     `Reconnecting in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`);
   tick();
   countdownTimer = setInterval(tick, 250);
-  if (!everOnline) checkRefusal(client);
 }
 
-// The browser hides why an upgrade was refused: a 4xx for the same path over HTTP is the
-// server's reason (a bad id, a bad token), and redialing would not help.
-async function checkRefusal(own) {
-  const reason = await refusalReason(window.location, own.id);
-  if (reason !== null && own === client && !everOnline) refuse(reason);
-}
-
+/** The server will not take this id (or token): no redial, and its reason in the alert. */
 function refuse(reason) {
   client.close();
   clearInterval(countdownTimer);

@@ -53,6 +53,44 @@ test('the URL carries the id and the token, and a function URL is asked per atte
   client.close();
 });
 
+test('refusal: a dial that fails before any welcome asks why over HTTP; 400/401/403 stop the redials', async () => {
+  const asked = [];
+  const answer = { status: 401, body: 'the token is for another id' };
+  const fetch = async (url) => {
+    asked.push(url);
+    return { status: answer.status, text: async () => answer.body };
+  };
+  const client = new ParleyClient({ url: 'wss://test', id: 'me', token: 't1', WebSocket: FakeSocket,
+    backoffBaseMs: 1, backoffMaxMs: 4, fetch });
+  const states = events(client, 'state');
+  const before = FakeSocket.made.length;
+  client.connect();
+  await until(() => FakeSocket.made.length > before && FakeSocket.last().onclose);
+  FakeSocket.last().drop();
+  await until(() => states.some((s) => s.refused));
+  assert.deepEqual(asked[0], 'https://test/ws/me?token=t1');
+  assert.deepEqual(states.at(-1), { state: 'offline', code: 401, reason: 'the token is for another id', refused: true });
+  const dials = FakeSocket.made.length;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(FakeSocket.made.length, dials, 'no redial after a refusal');
+
+  // 426 (the server wanted the upgrade) or no answer: an outage, so the client keeps redialing;
+  // after a welcome a failed dial is never asked about
+  answer.status = 426;
+  client.connect();
+  await until(() => FakeSocket.made.length > dials && FakeSocket.last().onclose);
+  FakeSocket.last().drop();
+  await until(() => FakeSocket.made.length > dials + 1 && FakeSocket.last().onmessage);
+  const socket = FakeSocket.last();
+  socket.receive({ type: 'welcome', id: 'me', server_time: 1 });
+  const askedBefore = asked.length;
+  answer.status = 403;
+  await redial(client, socket);
+  assert.equal(asked.length, askedBefore);
+  assert.equal(client.state, 'online');
+  client.close();
+});
+
 test('outbox: a message queued offline is sent on welcome, and its retry keeps the cid', async () => {
   const { client, socket } = await online();
   client.close();
