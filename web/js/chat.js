@@ -13,6 +13,8 @@ import {
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/; // what the server accepts as an id
 const MAX_TEXT_BYTES = 64 * 1024; // the protocol's default --max-text-bytes for one frame
+const MAX_MIME_CHARS = 127; // the protocol's bound on a file's type (127 bytes; types are ASCII)
+const CID_ROOM = 'm00000000-00000'; // as long as a cid of the library's gets in a page's life
 const WHO_EVERY_MS = 15000; // refresh the list of who is online
 const WHO_LISTED = 100; // people added from `who` stop here, so a busy server cannot flood the list
 const PAGE_SIZE = 50; // messages per history page (opening a conversation, scrolling up)
@@ -234,30 +236,48 @@ function sendText() {
   const box = $('message');
   const text = box.value;
   if (!active || !text.trim()) return;
-  box.value = '';
-  autosize();
-  if (utf8Length(JSON.stringify({ type: 'msg', to: active.id, text, cid: 'c' })) + 16 > MAX_TEXT_BYTES) {
+  if (!client) return showAlert('Connect with an id first.');
+  if (textFrameBytes(active.id, text) > MAX_TEXT_BYTES) {
     notice(active, `That message is too long: the server takes up to ${formatSize(MAX_TEXT_BYTES)} per message.`);
-    box.value = text;
     return;
   }
-  showSent(active, client.send(active.id, text), { text });
+  let message;
+  try {
+    message = client.send(active.id, text);
+  } catch (error) { // the outbox is full (the server has been away for long)
+    notice(active, `Not sent: ${error.message}`);
+    return;
+  }
+  box.value = '';
+  autosize();
+  showSent(active, message, { text });
 }
 
-async function sendFile(file, name = file.name) {
+/** Bytes of the `msg` frame the library sends (its cids are shorter than CID_ROOM). */
+function textFrameBytes(to, text) {
+  return utf8Length(JSON.stringify({ type: 'msg', to, text, cid: CID_ROOM }));
+}
+
+async function sendFile(file) {
   if (!active) return;
+  if (!client) return showAlert('Connect with an id first.');
   const contact = active;
-  const header = { to: contact.id, name: fitName(name || 'file'), mime: (file.type || '').slice(0, 127), cid: 'f0000000000-00' };
-  if (binaryFrameSize(header, file.size) > MAX_BINARY_BYTES) {
+  const name = fitName(file.name || 'file');
+  const mime = (file.type || '').slice(0, MAX_MIME_CHARS);
+  if (binaryFrameSize({ to: contact.id, name, mime, cid: CID_ROOM }, file.size) > MAX_BINARY_BYTES) {
     notice(contact, `${file.name} is ${formatSize(file.size)}; the server accepts files up to ` +
       `${formatSize(MAX_BINARY_BYTES)}. It was not sent.`);
     return;
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const message = await client.sendFile(contact.id, bytes,
-    { name: header.name, ...(header.mime ? { mime: header.mime } : {}) });
-  showSent(contact, message, { file: { name: header.name, mime: header.mime, size: bytes.length,
-    url: blobUrl(bytes, header.mime) } });
+  let message;
+  try {
+    message = await client.sendFile(contact.id, bytes, mime ? { name, mime } : { name });
+  } catch (error) {
+    notice(contact, `${name} was not sent: ${error.message}`);
+    return;
+  }
+  showSent(contact, message, { file: { name, mime, size: bytes.length, url: blobUrl(bytes, mime) } });
 }
 
 function showSent(contact, message, body) {
