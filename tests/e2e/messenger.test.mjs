@@ -248,3 +248,29 @@ test('a network cut (server stopped, restarted on the same port and data) in the
   }
   assertNoProblems(ada, grace);
 });
+
+test('a conversation keeps seq order however messages arrive, and a settled message takes its place', async (t) => {
+  const { open, server } = await scenario(t, browser);
+  const { page, problems } = await open(null);
+  await page.goto(`${server.url}/static/chat.html`);
+  const order = await page.evaluate(async () => {
+    const { Thread } = await import('/static/js/thread.js');
+    const log = document.createElement('ol');
+    const thread = new Thread();
+    const item = (text) => Object.assign(document.createElement('li'), { textContent: text });
+    const shown = () => [...log.children].map((node) => node.textContent);
+    thread.dividerAfter = 3;
+    thread.add({ node: item('live 6'), seq: 6, mine: false }, log); // live, before the gap is filled
+    thread.add({ node: item('mine, pending'), mine: true, message: { cid: 'c1' } }, log);
+    for (const seq of [4, 2, 5]) thread.add({ node: item(`history ${seq}`), seq, mine: false }, log);
+    const again = thread.add({ node: item('history 5 again'), seq: 5, mine: false }, log);
+    thread.add({ node: item('history 7, mine from history'), seq: 7, mine: true }, log); // lost ack
+    thread.settle('c1', 7, log); // the ack of the retry: same seq, the copy goes
+    return { shown: shown(), again, newestTheirs: thread.newestTheirs, oldest: thread.oldestSeq };
+  });
+  assert.deepEqual(order, {
+    shown: ['history 2', 'New messages', 'history 4', 'history 5', 'live 6', 'mine, pending'],
+    again: false, newestTheirs: 6, oldest: 2,
+  });
+  assert.deepEqual(problems, []);
+});
