@@ -13,6 +13,7 @@
 #include "parley/app/number_flag.hpp"
 #include "parley/cluster/redis_address.hpp"
 #include "parley/net/ops_access.hpp"
+#include "parley/net/trusted_proxies.hpp"
 
 namespace parley::app {
 
@@ -107,6 +108,15 @@ CLI::Validator listen_address_check() {
         return text + " is not IP:PORT (127.0.0.1:9100, [::1]:9100)";
       },
       "IP:PORT");
+}
+
+// --trusted-proxies: each entry an address or ADDRESS/PREFIX.
+CLI::Validator network_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        return net::trusted_proxies::invalid(text).value_or(std::string{});
+      },
+      "CIDR");
 }
 
 constexpr double max_seconds = 24 * 3600;
@@ -307,6 +317,11 @@ void register_flags(CLI::App& app, net::server_config& c, setting_table& setting
       ->envname(env_name("ip-limits-on-loopback"));
   cli.list("ip-limits-on-loopback", setting_kind::boolean,
            [&c] { return std::string(c.ip_limits_on_loopback ? "true" : "false"); });
+  add(cli, "trusted-proxies", c.trusted_proxies,
+      "networks of the proxies in front (ADDRESS/PREFIX, comma-separated) whose connections must "
+      "open with a PROXY protocol v2 header carrying the client's address; empty: none")
+      ->delimiter(',')
+      ->check(network_check());
   register_secret_flags(app, c.auth_secret, &settings);
   add(cli, "allowed-origins", c.allowed_origins,
       "browser origins allowed besides the server's own (default: localhost on any port; *: any)")

@@ -107,6 +107,9 @@ std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, con
   simple("parley_address_refusals_total", "counter",
          "Connections refused by the per-address limits (429, or 503 with every address open).",
          [](const counters& c) -> const counter& { return c.address_refusals; });
+  simple("parley_proxy_header_refusals_total", "counter",
+         "Connections from --trusted-proxies closed for a missing or malformed PROXY v2 header.",
+         [](const counters& c) -> const counter& { return c.proxy_header_refusals; });
   simple("parley_messages_received_total", "counter", "Text and binary messages received.",
          [](const counters& c) -> const counter& { return c.messages_in; });
   simple("parley_messages_sent_total", "counter", "Frames queued to clients.",
