@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps clang-14 \
-  libclang-rt-14-dev strace debootstrap systemd dpkg-dev file binutils
+  libclang-rt-14-dev strace debootstrap systemd dpkg-dev file binutils haproxy
 
 need_node
 
