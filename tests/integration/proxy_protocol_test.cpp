@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <chrono>
+#include <regex>
 
 #include "chat_test.hpp"
 
@@ -219,6 +220,39 @@ TEST_F(proxy_protocol, an_untrusted_peer_is_never_read_for_a_header) {
   EXPECT_EQ(refusals_counted(port()), before);
   raw_client plain(port());
   EXPECT_EQ(plain.request(healthz).status, 200);
+}
+
+// The ops port (--admin-listen) is not behind the proxy: a trusted address reaches it without a
+// header, while the main port still wants one from that address.
+class proxy_protocol_ops_port : public chat_test {
+ protected:
+  static void SetUpTestSuite() {
+    if (peer_mode()) return;
+    start_server({"--trusted-proxies", "127.0.0.0/8", "--admin-listen", "127.0.0.1:0"});
+    static const std::regex line(R"(admin port on http://127\.0\.0\.1:([0-9]+))");
+    std::smatch m;
+    std::string log = server().log();
+    if (std::regex_search(log, m, line)) ops_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+  }
+  static void TearDownTestSuite() { stop_server(); }
+  void SetUp() override {
+    PARLEY_SKIP_ON_PEER();
+    ASSERT_NE(ops_port_, 0) << server().log();
+  }
+  static inline std::uint16_t ops_port_ = 0;
+};
+
+TEST_F(proxy_protocol_ops_port, needs_no_header_while_the_main_port_does) {
+  raw_client ops(ops_port_);
+  EXPECT_EQ(ops.request(healthz).status, 200);
+  raw_client main(port());
+  main.send(healthz);
+  EXPECT_TRUE(main.wait_eof(3000ms));
+  EXPECT_TRUE(server().wait_for_log("no PROXY protocol v2 signature", 3000ms)) << server().log();
+  raw_client proxied(port());
+  proxied.send(proxy_v2(0x20, "0.0.0.0", 0));
+  auto page = proxied.request("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(page.status, 200) << "the main port serves pages, not /healthz, with --admin-listen";
 }
 
 }  // namespace
