@@ -36,6 +36,13 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
+// The client a PROXY header carries.
+asio::ip::tcp::endpoint endpoint_of(const protocol::proxy_source& source) {
+  const auto& b = source.address;
+  if (source.ipv6) return {asio::ip::address_v6(b), source.port};
+  return {asio::ip::address_v4({b[0], b[1], b[2], b[3]}), source.port};
+}
+
 bool is_websocket_path(std::string_view path) {
   return path == "/ws" || path.starts_with("/ws/");
 }
@@ -137,17 +144,8 @@ asio::awaitable<bool> http_session::accept_proxy_header() {
   if (auto* error = std::get_if<protocol::proxy_error>(&parsed)) {
     co_return proxy_refused(protocol::to_string(*error));
   }
-  asio::ip::tcp::endpoint client = *proxy_;
-  if (auto* source = std::get_if<protocol::proxy_source>(&parsed)) {
-    asio::ip::address address;
-    if (source->ipv6) {
-      address = asio::ip::address_v6(source->address);
-    } else {
-      address = asio::ip::address_v4(
-          {source->address[0], source->address[1], source->address[2], source->address[3]});
-    }
-    client = {address, source->port};
-  }
+  auto* source = std::get_if<protocol::proxy_source>(&parsed);
+  asio::ip::tcp::endpoint client = source ? endpoint_of(*source) : *proxy_;  // LOCAL: the proxy
   proxy_.reset();
   peer_ = endpoint_text(client);
   take_address_slot(client.address());
