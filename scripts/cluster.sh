@@ -8,7 +8,8 @@
 #   scripts/cluster.sh                      # chat on http://127.0.0.1:8080/
 #   scripts/cluster.sh --port 9090 --nodes 2 -- --admin-token secret   # flags after -- go to every node
 #
-# Installs what is missing (as scripts/start.sh does) and builds into build/ when needed.
+# Installs what is missing (as scripts/start.sh does) and builds into build/, unless
+# PARLEY_BINARY names a parley to run. PARLEY_CLUSTER_PORT sets the default of --port.
 # HAProxy connects to the nodes from 127.0.0.2, the one address the nodes trust for PROXY headers
 # (--trusted-proxies 127.0.0.2/32): a client on this machine (127.0.0.1) can still reach a node
 # directly, as the /healthz URLs printed show, and cannot claim another address.
