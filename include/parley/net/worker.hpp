@@ -31,10 +31,9 @@ using session_hook =
 // One thread of the server: its io_context, and what its connections share so that an idle
 // connection holds none of it: the readiness poller, the read buffer, the JSON parser, and one
 // timer that drives every session's pings, slow-reader and close deadlines. It keeps its own
-// copy of the settings, the allowed origins, the trusted proxies and the TLS context, which post_reload() changes on
-// its thread: its sessions read them without locks.
-// Everything but io(), post_close_all(), post_reload() and on_this_thread() is for the worker's
-// own thread.
+// copy of the settings, the allowed origins, the trusted proxies and the TLS context, which
+// post_reload() changes on its thread: its sessions read them without locks. Everything but io(),
+// post_close_all(), post_reload() and on_this_thread() is for the worker's own thread.
 class worker {
  public:
   // `store` is null without a store (protocol version 1); `tls` null without TLS.
