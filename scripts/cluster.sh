@@ -77,27 +77,21 @@ fail() {
   exit 1
 }
 
-# The flags that make the nodes one cluster. Until the cluster (--cluster-redis, --node-id) and
-# PostgreSQL store (--store postgres) branches are merged, a build without them runs standalone
-# nodes (no shared store: clients see each other only on the same node), and says so.
-# TODO(cluster merge): once both are on main, require them and drop the standalone branch.
-help=$("$parley" --help)
-clustered=false
-if grep -q -- '--cluster-redis' <<<"$help" && grep -q -- '--postgres-url' <<<"$help"; then
-  clustered=true
-fi
-shared=(--store none)
-if $clustered; then
-  python3 "$repo_root/tests/services/services.py" up "$work/services" >/dev/null ||
-    fail "Redis and PostgreSQL did not start"
-  services_up=true
-  read -r redis_url postgres_url < <(python3 -c 'import json, sys
+# Redis (the nodes' shared routes) and PostgreSQL (the shared store), from tests/services.
+python3 "$repo_root/tests/services/services.py" up "$work/services" >/dev/null ||
+  fail "Redis and PostgreSQL did not start"
+services_up=true
+read -r redis_url postgres_url services_pids < <(python3 -c 'import json, sys
 s = json.load(open(sys.argv[1]))
-print(s["redis_url"], s["postgres_url"])' "$work/services/services.json")
-  shared=(--store postgres --postgres-url "$postgres_url" --cluster-redis "$redis_url")
+print(s["redis_url"], s["postgres_url"], "%d, %d" % (s["redis_pid"], s["postgres_pid"]))' \
+  "$work/services/services.json")
+# TODO(pg-store merge): once --store postgres is on main, always pass it and drop this test.
+if grep -q -- '--postgres-url' <<<"$("$parley" --help)"; then
+  store=(--store postgres --postgres-url "$postgres_url")
 else
-  echo "cluster.sh: this parley has no --cluster-redis and --store postgres yet: the nodes run" \
-    "standalone (--store none)" >&2
+  store=(--store none)
+  echo "cluster.sh: this parley has no --store postgres yet: the nodes keep no history" \
+    "(--store none)" >&2
 fi
 
 # start_node N: node N on a free port (read from its log); its PID appended to pids.
@@ -105,8 +99,8 @@ node_ports=()
 start_node() {
   local n="$1" log="$work/node$1.log" deadline port=""
   local flags=(--host 127.0.0.1 --port 0 --static-dir "$repo_root/web"
-    --trusted-proxies "$proxy_source/32" "${shared[@]}")
-  if $clustered; then flags+=(--node-id "node$n"); fi
+    --trusted-proxies "$proxy_source/32" --cluster-redis "$redis_url" --node-id "node$n"
+    "${store[@]}")
   : >"$log"  # before the background job opens it: the loop below reads it at once
   setsid "$parley" "${flags[@]}" "${node_flags[@]}" >"$log" 2>&1 &
   pids+=($!)
@@ -183,13 +177,13 @@ setsid haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
 pids+=($!)
 wait_all_up
 
-echo "Parley cluster: $nodes nodes behind HAProxy ($($clustered && echo "Redis and PostgreSQL shared" || echo standalone))"
+echo "Parley cluster: $nodes nodes behind HAProxy, routes in Redis, store: ${store[1]}"
 echo "  chat:    http://127.0.0.1:$front_port/"
 for ((n = 1; n <= nodes; n++)); do
   echo "  node$n:   http://127.0.0.1:${node_ports[n - 1]}/healthz   (pid ${pids[n - 1]}, log: $work/node$n.log)"
 done
 echo "  HAProxy: http://127.0.0.1:$front_port/haproxy-stats   (pid ${pids[-1]}, log: $work/haproxy.log)"
-if $clustered; then echo "  Redis: $redis_url   PostgreSQL: $postgres_url"; fi
+echo "  Redis:   $redis_url   PostgreSQL: $postgres_url   (pids $services_pids)"
 echo "Ctrl-C stops it all."
 
 # Until a signal comes, or one of them stops by itself (then the rest is stopped too).

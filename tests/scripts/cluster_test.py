@@ -6,13 +6,12 @@ build) on a free front port, with --admin-token for the nodes, and checks:
   - it prints the chat URL and each node's /healthz, which answer 200 directly (127.0.0.1 is
     not a trusted proxy: no PROXY header is needed), and HAProxy's page lists every node UP, so
     its health checks (PROXY v2 LOCAL from 127.0.0.2) pass;
-  - two WebSocket clients through the front port chat;
+  - two WebSocket clients through the front port, on two nodes, chat (through Redis);
   - each node's admin API names a client by its own address and port, carried by PROXY v2
     (not HAProxy's 127.0.0.2), so limits and logs see the client;
-  - SIGINT stops it within 20 s with status 130: every PID it printed is gone, the ports are
-    closed and its temporary folder is removed.
-Standalone nodes (a build without --cluster-redis) share nothing, so the sender then chats from
-a connection on the recipient's node. Every wait is bounded.
+  - SIGINT stops it within 20 s with status 130: every PID it printed is gone (Redis and
+    PostgreSQL too), the ports are closed and its temporary folder is removed.
+Every wait is bounded.
 """
 import asyncio
 import json
@@ -97,34 +96,25 @@ async def welcome(ws):
     check(frame["type"] == "welcome", f"not a welcome: {frame}")
 
 
-async def chat(front, node_ports, clustered):
+async def chat(front, node_ports):
+    """a and b connect through HAProxy, which puts them on different nodes (leastconn), and chat
+    across them (the cluster forwards through Redis)."""
     url = f"ws://127.0.0.1:{front}/ws/"
     a, b = f"alice{os.getpid()}", f"bob{os.getpid()}"
-    senders = []
-    async with websockets.connect(url + b, open_timeout=5) as to_b:
+    async with websockets.connect(url + b, open_timeout=5) as to_b, \
+            websockets.connect(url + a, open_timeout=5) as from_a:
         await welcome(to_b)
+        await welcome(from_a)
         b_node = node_of(node_ports, b, to_b.transport.get_extra_info("sockname"))
-        try:
-            # Standalone nodes share nothing: open connections as a until one is on b's node
-            # (leastconn spreads them; at most 2 * nodes tries).
-            for _ in range(2 * len(node_ports)):
-                ws = await websockets.connect(url + a, open_timeout=5)
-                senders.append(ws)
-                await welcome(ws)
-                a_node = node_of(node_ports, a, ws.transport.get_extra_info("sockname"))
-                if clustered or a_node == b_node:
-                    break
-            else:
-                raise AssertionError("no connection of a reached b's node")
-            await senders[-1].send(json.dumps({"type": "msg", "to": b, "text": "through HAProxy", "cid": "c1"}))
-            while True:
-                frame = json.loads(await asyncio.wait_for(to_b.recv(), 5))
-                if frame["type"] == "msg":
-                    break
-            check(frame["text"] == "through HAProxy" and frame["from"] == a, f"got {frame}")
-        finally:
-            for ws in senders:
-                await ws.close()
+        a_node = node_of(node_ports, a, from_a.transport.get_extra_info("sockname"))
+        check(a_node != b_node, f"leastconn put both clients on node {a_node}")
+        await from_a.send(json.dumps({"type": "msg", "to": b, "text": "through HAProxy", "cid": "c1"}))
+        deadline = time.monotonic() + 5
+        while True:
+            frame = json.loads(await asyncio.wait_for(to_b.recv(), max(0.1, deadline - time.monotonic())))
+            if frame["type"] == "msg":
+                break
+        check(frame["text"] == "through HAProxy" and frame["from"] == a, f"got {frame}")
 
 
 def port_closed(port):
@@ -161,14 +151,14 @@ def main():
         sys.exit("usage: cluster_test.py PARLEY_BINARY")
     front = free_port()
     script, out = start_cluster(os.path.abspath(binary), front)
-    printed = [int(pid) for pid in re.findall(r"\(pid (\d+)", out)]
+    printed = [int(pid) for pid in re.findall(r"\(pids? (\d+(?:, \d+)*)", out) for pid in pid.split(", ")]
     try:
         print(out)
         check(f"chat:    http://127.0.0.1:{front}/" in out, "no chat URL")
         nodes = [(int(port), int(pid)) for port, pid in
                  re.findall(r"node\d:\s+http://127\.0\.0\.1:(\d+)/healthz\s+\(pid (\d+)", out)]
         check(len(nodes) == 3, f"three nodes expected: {nodes}")
-        haproxy = int(re.search(r"HAProxy: .*\(pid (\d+)", out).group(1))
+        check(len(printed) == 6, f"three nodes, HAProxy, Redis and PostgreSQL: {printed}")
         work = re.search(r"log: (/tmp/parley-cluster\.[^/]+)/", out).group(1)
         node_ports = [port for port, _ in nodes]
         for port in node_ports:
@@ -176,7 +166,7 @@ def main():
         stats = get(f"http://127.0.0.1:{front}/haproxy-stats;csv")[1]
         check(len(re.findall(r"^nodes,node\d,.*,UP,", stats, re.M)) == 3, "HAProxy: not every node UP")
         check(get(f"http://127.0.0.1:{front}/healthz")[0] == 200, "front /healthz")
-        asyncio.run(chat(front, node_ports, "shared" in out))
+        asyncio.run(chat(front, node_ports))
     except BaseException:
         stop_after_failure(script, printed)
         raise
@@ -187,7 +177,7 @@ def main():
         stop_after_failure(script, printed)
         sys.exit("FAIL: cluster.sh still running 20 s after SIGINT")
     check(status == 130, f"cluster.sh exited {status} after SIGINT, not 130")
-    left = [pid for _, pid in nodes if alive(pid)] + ([haproxy] if alive(haproxy) else [])
+    left = [pid for pid in printed if alive(pid)]
     check(not left, f"still running after cluster.sh stopped: {left}")
     check(all(port_closed(p) for p in node_ports + [front]), "a port still accepts connections")
     check(not os.path.exists(work), f"{work} was not removed")
