@@ -98,9 +98,9 @@ fi
 node_ports=()
 start_node() {
   local n="$1" log="$work/node$1.log" deadline port=""
-  local flags=(--host 127.0.0.1 --port 0 --static-dir "$repo_root/web"
-    --trusted-proxies "$proxy_source/32" --cluster-redis "$redis_url" --node-id "node$n"
-    "${store[@]}")
+  # The pages: the binary's own (build/web beside it, with the client library in lib/).
+  local flags=(--host 127.0.0.1 --port 0 --trusted-proxies "$proxy_source/32"
+    --cluster-redis "$redis_url" --node-id "node$n" "${store[@]}")
   : >"$log"  # before the background job opens it: the loop below reads it at once
   setsid "$parley" "${flags[@]}" "${node_flags[@]}" >"$log" 2>&1 &
   pids+=($!)

@@ -3,7 +3,8 @@
 
 Runs scripts/cluster.sh (with the parley binary of argv[1], or PARLEY_BINARY, so it does not
 build) on a free front port, with --admin-token for the nodes, and checks:
-  - it prints the chat URL and each node's /healthz, which answer 200 directly (127.0.0.1 is
+  - it prints the chat URL (the pages and their client library come through it) and each
+    node's /healthz, which answer 200 directly (127.0.0.1 is
     not a trusted proxy: no PROXY header is needed), and HAProxy's page lists every node UP, so
     its health checks (PROXY v2 LOCAL from 127.0.0.2) pass;
   - two WebSocket clients through the front port, on two nodes, chat (through Redis);
@@ -166,6 +167,8 @@ def main():
         stats = get(f"http://127.0.0.1:{front}/haproxy-stats;csv")[1]
         check(len(re.findall(r"^nodes,node\d,.*,UP,", stats, re.M)) == 3, "HAProxy: not every node UP")
         check(get(f"http://127.0.0.1:{front}/healthz")[0] == 200, "front /healthz")
+        status, page = get(f"http://127.0.0.1:{front}/static/lib/parley-client.js")
+        check(status == 200 and "export" in page, "the page's client library through HAProxy")
         asyncio.run(chat(front, node_ports))
     except BaseException:
         stop_after_failure(script, printed)
