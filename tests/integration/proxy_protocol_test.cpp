@@ -3,7 +3,7 @@
 // malformed ones). The carried address is checked where an operator sees it (the admin API's
 // peer, the log) and where it matters (--max-connections-per-ip). Clients from 127.0.0.1 are
 // untrusted: a header from them is just bad HTTP. TLS behind the header: tls_test.cpp. A real
-// HAProxy in front: tests/scripts/cluster_test.py.
+// HAProxy in front: tests/scripts/cluster_test.py, and haproxy_tls_test.py (TLS behind it).
 #include <arpa/inet.h>
 
 #include <chrono>
