@@ -185,3 +185,26 @@ session = {
     "large": frame(1, req({"type": "msg", "to": "6001", "text": "y" * 4500})),
 }
 write("session", {k: b"\x05" + v for k, v in session.items()})
+
+# proxy_header: what a trusted proxy sends (PROXY v2, HAProxy's proxy-protocol.txt 2.2)
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def proxy(command, family, rest):
+    return SIG + bytes([command, family]) + len(rest).to_bytes(2, "big") + rest
+
+
+V4 = bytes([203, 0, 113, 7, 127, 0, 0, 1]) + (51000).to_bytes(2, "big") + (8000).to_bytes(2, "big")
+V6 = bytes(15) + b"\x01" + bytes(15) + b"\x01" + (1234).to_bytes(2, "big") + (8000).to_bytes(2, "big")
+GET = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+write("proxy_header", {
+    "v4": proxy(0x21, 0x11, V4) + GET,
+    "v6": proxy(0x21, 0x21, V6),
+    "local": proxy(0x20, 0x00, b""),
+    "tlvs": proxy(0x21, 0x11, V4 + b"\x01\x00\x02h2\x05\x00\x03abc"),
+    "unix": proxy(0x21, 0x31, bytes(216)),
+    "udp": proxy(0x21, 0x12, V4),
+    "short": proxy(0x21, 0x21, V4),
+    "v1": b"PROXY TCP4 203.0.113.7 127.0.0.1 51000 8000\r\n",
+    "long": SIG + b"\x21\x11\xff\xff",
+})

@@ -3,11 +3,11 @@
 # SECONDS (default 30) from its seed corpus in fuzz/corpus/<target>/. Exits non-zero when a
 # build fails or any target finds a crash, a leak, a sanitizer report or a timeout.
 #
-#   fuzz/run.sh            # the smoke run: 4 targets x 30 s
+#   fuzz/run.sh            # the smoke run: 5 targets x 30 s
 #   fuzz/run.sh 3600       # a long run; new inputs go to build-fuzz/corpus-new/<target>/
 #
 # Environment: CXX (default clang++-14, else clang++), FUZZ_BUILD_DIR (default
-# <repo>/build-fuzz), FUZZ_JOBS (compile jobs, default 2), FUZZ_TARGETS (default all four).
+# <repo>/build-fuzz), FUZZ_JOBS (compile jobs, default 2), FUZZ_TARGETS (default all five).
 set -euo pipefail
 
 seconds="${1:-30}"
@@ -16,7 +16,8 @@ repo_root="$(dirname "$fuzz_dir")"
 build_dir="${FUZZ_BUILD_DIR:-$repo_root/build-fuzz}"
 source_dir="${FUZZ_SOURCE_DIR:-$repo_root}"
 jobs="${FUZZ_JOBS:-2}"
-targets=(${FUZZ_TARGETS:-fuzz_ws_reader fuzz_request_parser fuzz_static_files fuzz_session})
+targets=(${FUZZ_TARGETS:-fuzz_ws_reader fuzz_request_parser fuzz_static_files fuzz_session
+  fuzz_proxy_header})
 
 cxx="${CXX:-}"
 if [[ -z "$cxx" ]]; then

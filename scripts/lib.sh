@@ -30,7 +30,7 @@ need_node() {
 # What building the server needs (Debian 12 package names).
 build_packages=(g++ make cmake pkgconf ca-certificates libboost1.81-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libgtest-dev libsqlite3-dev libsystemd-dev
-  libtomlplusplus-dev libpq-dev)
+  libtomlplusplus-dev libhiredis-dev libpq-dev)
 
 # section TITLE: a heading in the log, with the time spent so far (CI's budget is 25 minutes).
 section() {

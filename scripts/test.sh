@@ -9,8 +9,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps clang-14 \
-  libclang-rt-14-dev strace debootstrap systemd dpkg-dev file binutils \
-  postgresql-15 redis-server  # tests/services: the real PostgreSQL and Redis the tests start
+  libclang-rt-14-dev strace debootstrap systemd dpkg-dev file binutils haproxy \
+  python3-yaml postgresql-15 redis-server  # tests/services: the real PostgreSQL and Redis
 
 need_node
 

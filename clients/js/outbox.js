@@ -5,6 +5,7 @@
 //   queued -> sent (ack "stored") -> delivered (ack "delivered", or a receipt covering its seq)
 //          -> read (a "read" receipt covering its seq)
 //   queued -> failed (an error for its cid that a retry cannot fix)
+//   failed -> queued (only when the application asks: retry(), the same frame and cid again)
 // A retry re-sends the very same frame, cid included, so the server drops a duplicate and acks
 // it with "duplicate":true, which counts as success.
 
@@ -21,6 +22,7 @@
  * @property {string} [mid]    the server's id, once acked
  * @property {number} [ts]     the server's time, once acked
  * @property {string} [error]  the error code, when failed
+ * @property {string} [reason] the server's words for the error, when failed
  * @property {boolean} [duplicate] the ack said the server already had it
  */
 
@@ -39,6 +41,8 @@ export class Outbox {
   /** @type {Map<string, {delivered: number, read: number, messages: OutgoingMessage[]}>} */
   #peers = new Map(); // acked messages not read yet, and the peer's receipt cursors
   #tracked = 0;
+  /** @type {Map<string, {message: OutgoingMessage, frame: string|Uint8Array, bytes: number, inFlight: boolean}>} */
+  #failed = new Map(); // failed messages kept for retry(), oldest first, at most maxCount
 
   /**
    * @param {{maxCount?: number, maxBytes?: number, maxTracked?: number}} [limits]
@@ -104,7 +108,7 @@ export class Outbox {
    * Applies an error frame with a cid. Retried codes put the message back to be re-sent (same
    * cid) and return {message, retry: true}; others fail it. Null when the cid is not ours.
    */
-  error(cid, code) {
+  error(cid, code, reason) {
     const entry = this.#pending.get(cid);
     if (!entry) return null;
     if (RETRIED_ERRORS.has(code)) {
@@ -114,7 +118,33 @@ export class Outbox {
     this.#take(cid);
     entry.message.state = 'failed';
     entry.message.error = code;
+    if (reason !== undefined) entry.message.reason = reason;
+    this.#keepFailed(entry);
     return { message: entry.message, retry: false };
+  }
+
+  /**
+   * Puts a failed message back in the queue with its frame and cid unchanged (the server drops
+   * it as a duplicate if it had stored it after all). False when the message is not a failed
+   * one this outbox still keeps.
+   * @throws {RangeError} when the outbox is full
+   */
+  retry(cid) {
+    const entry = this.#failed.get(cid);
+    if (!entry) return false;
+    this.add(entry.message, entry.frame, entry.bytes);
+    this.#failed.delete(cid);
+    entry.message.state = 'queued';
+    delete entry.message.error;
+    delete entry.message.reason;
+    return true;
+  }
+
+  // The failed messages a retry can re-send: as many as the queue may hold, the oldest forgotten.
+  #keepFailed(entry) {
+    entry.inFlight = false;
+    this.#failed.set(entry.message.cid, entry);
+    if (this.#failed.size > this.#maxCount) this.#failed.delete(this.#failed.keys().next().value);
   }
 
   /**

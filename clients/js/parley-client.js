@@ -10,6 +10,7 @@ import { backoffDelay } from './backoff.js';
 import { Conversations } from './conversations.js';
 import { decodeFile, encodeFile, toBytes, utf8Length } from './frames.js';
 import { Outbox } from './outbox.js';
+import { refusalOf } from './refusal.js';
 import { Requests } from './requests.js';
 import { resume } from './resume.js';
 import { Typing } from './typing.js';
@@ -18,6 +19,7 @@ export { backoffDelay } from './backoff.js';
 export { Conversations } from './conversations.js';
 export { decodeFile, encodeFile } from './frames.js';
 export { Outbox, RETRIED_ERRORS } from './outbox.js';
+export { REFUSED_STATUSES } from './refusal.js';
 export { resume } from './resume.js';
 
 /**
@@ -42,6 +44,9 @@ export { resume } from './resume.js';
  *   or from what arrives ('none': a bot)
  * @property {number} [pageSize=200] `history`/`conversations` page size on resume
  * @property {() => number} [random=Math.random] for the jitter (tests)
+ * @property {typeof fetch|null} [fetch] asks why a dial failed before any welcome (refusal.js);
+ *   default globalThis.fetch; null: never ask, always redial
+ * @property {number} [refusalCheckMs=3000] bound on that request
  */
 
 /**
@@ -60,7 +65,8 @@ export class ParleyEvent extends Event {
 /**
  * Events (each a ParleyEvent, an Event with a `detail`, like a browser's CustomEvent; read
  * `event.detail`):
- * - `state`   {state: 'connecting'|'online'|'offline', reason?, code?, retryInMs?}
+ * - `state`   {state: 'connecting'|'online'|'offline', reason?, code?, retryInMs?, refused?}
+ *              (refused: the server refused this id or token, code its HTTP status; no redial)
  * - `message` {peer, from, to, seq?, mid, ts, text?|file: {name?, mime?, data: Uint8Array},
  *              source: 'live'|'inbox'|'history', mine: boolean} (each (peer, seq) once)
  * - `status`  {message: OutgoingMessage} a message I sent changed state
@@ -85,6 +91,9 @@ export class ParleyClient extends EventTarget {
   #pingTimer = undefined;
   #lastHeard = 0;
   #closedByUser = true;
+  #connects = 0; // bumped by connect() and close(): a refusal check of an earlier run is void
+  #welcomed = false; // a welcome came since connect(): a failed dial is an outage, not a refusal
+  #dialUrl = '';
   #epoch = null;
   #inboxDone = false;
   #requests = new Requests();
@@ -102,7 +111,9 @@ export class ParleyClient extends EventTarget {
     this.#options = { backoffBaseMs: 250, backoffMaxMs: 30000, pingIntervalMs: 15000,
       idleTimeoutMs: 25000, maxOutboxMessages: 1000, maxOutboxBytes: 16 << 20,
       maxTextBytes: 65536, typingThrottleMs: 3000, typingExpiryMs: 5000, backfill: 'all',
-      pageSize: 200, random: Math.random, ...options };
+      pageSize: 200, random: Math.random, fetch: globalThis.fetch?.bind(globalThis) ?? null,
+      refusalCheckMs: 3000,
+      ...options };
     this.outbox = new Outbox({ maxCount: this.#options.maxOutboxMessages,
       maxBytes: this.#options.maxOutboxBytes });
     this.conversations = new Conversations({ backfill: this.#options.backfill });
@@ -119,6 +130,10 @@ export class ParleyClient extends EventTarget {
 
   /** Starts connecting (and reconnecting until close()). */
   connect() {
+    if (this.#closedByUser) {
+      this.#connects++;
+      this.#welcomed = false;
+    }
     this.#closedByUser = false;
     if (!this.#socket && this.#state !== 'connecting') this.#dial();
   }
@@ -126,6 +141,7 @@ export class ParleyClient extends EventTarget {
   /** Closes for good (no redial). Queued messages stay in the outbox for a later connect(). */
   close() {
     this.#closedByUser = true;
+    this.#connects++;
     this.#dropSocket(1000, 'closed by the application');
     this.#typing.clear();
     this.#setState('offline', { reason: 'closed' });
@@ -168,6 +184,20 @@ export class ParleyClient extends EventTarget {
     return message;
   }
 
+  /**
+   * Sends a failed message again: the same frame with the same cid (a server that stored it
+   * after all acks it as a duplicate). Its state goes back to `queued`.
+   * @param {import('./outbox.js').OutgoingMessage} message
+   * @returns {boolean} false when it is not a failed message the outbox keeps (a text that was
+   *   too large locally never entered it)
+   */
+  retry(message) {
+    if (!this.outbox.retry(message.cid)) return false;
+    this.#emit('status', { message });
+    this.#flush();
+    return true;
+  }
+
   /** Marks everything up to `seq` from `peer` as read (sends `read` when the cursor moves). */
   markRead(peer, seq) {
     if (this.#onRead(peer, seq)) this.#write({ type: 'read', with: peer, seq });
@@ -204,7 +234,7 @@ export class ParleyClient extends EventTarget {
     this.#setState('connecting');
     let socket;
     try {
-      const url = await this.#url();
+      const url = this.#dialUrl = await this.#url();
       const WebSocketClass = await this.#webSocketClass();
       if (generation !== this.#generation) return;
       socket = new WebSocketClass(url);
@@ -246,6 +276,17 @@ export class ParleyClient extends EventTarget {
       maxMs: this.#options.backoffMaxMs }, this.#options.random);
     this.#setState('offline', { code, reason, retryInMs });
     this.#later(retryInMs, () => !this.#closedByUser && !this.#socket && this.#dial());
+    if (!this.#welcomed && code === 1006 && this.#options.fetch) this.#checkRefusal(this.#connects);
+  }
+
+  // No welcome yet since connect(), and the dial failed: ask the server why (refusal.js). A
+  // refusal stops the redials; `connects` tells a check that the application moved on meanwhile.
+  async #checkRefusal(connects) {
+    const refusal = await refusalOf(this.#dialUrl, this.#options.fetch, this.#options.refusalCheckMs);
+    if (!refusal || connects !== this.#connects || this.#welcomed) return;
+    this.#closedByUser = true;
+    this.#dropSocket();
+    this.#setState('offline', { code: refusal.status, reason: refusal.reason, refused: true });
   }
 
   #dropSocket(code, reason) {
@@ -348,6 +389,7 @@ export class ParleyClient extends EventTarget {
 
   #onWelcome(frame) {
     this.#attempt = 0;
+    this.#welcomed = true;
     this.#inboxDone = false;
     if (frame.epoch !== undefined && this.#epoch !== null && frame.epoch !== this.#epoch) {
       this.conversations.reset();
@@ -390,7 +432,7 @@ export class ParleyClient extends EventTarget {
   }
 
   #onError(frame) {
-    const outcome = frame.cid !== undefined ? this.outbox.error(frame.cid, frame.code) : null;
+    const outcome = frame.cid !== undefined ? this.outbox.error(frame.cid, frame.code, frame.message) : null;
     if (!outcome) {
       if (frame.cid !== undefined && this.#requests.has(frame.cid)) return this.#requests.settle(frame, true);
       return this.#emit('error', { code: frame.code, message: frame.message, cid: frame.cid });

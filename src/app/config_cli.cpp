@@ -11,7 +11,9 @@
 #include <type_traits>
 
 #include "parley/app/number_flag.hpp"
+#include "parley/cluster/redis_address.hpp"
 #include "parley/net/ops_access.hpp"
+#include "parley/net/trusted_proxies.hpp"
 
 namespace parley::app {
 
@@ -108,6 +110,15 @@ CLI::Validator listen_address_check() {
       "IP:PORT");
 }
 
+// --trusted-proxies: each entry an address or ADDRESS/PREFIX.
+CLI::Validator network_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        return net::trusted_proxies::invalid(text).value_or(std::string{});
+      },
+      "CIDR");
+}
+
 constexpr double max_seconds = 24 * 3600;
 constexpr std::size_t max_message_limit = 1024ull * 1024 * 1024;  // 1 GiB: far past any chat file
 
@@ -172,6 +183,34 @@ void register_store_flags(registrar& cli, store::store_config& s) {
   add(cli, "max-dedup-entries", s.max_dedup_entries,
       "(sender, cid) pairs remembered for dedup at most; the oldest go first")
       ->check(in_range(std::size_t{1000}, std::size_t{1000000000}));
+}
+
+CLI::Validator redis_url_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.empty()) return {};
+        try {
+          cluster::redis_address::parse(text);
+          return {};
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+      },
+      "redis://HOST:PORT");
+}
+
+void register_cluster_flags(registrar& cli, cluster::cluster_config& c) {
+  add(cli, "cluster-redis", c.redis_url,
+      "redis://HOST:PORT: run as one node of a cluster sharing this Redis (empty: alone)")
+      ->check(redis_url_check());
+  add(cli, "node-id", c.node_id,
+      "this node's name in the cluster, unique (empty: host name and port)");
+  add(cli, "node-ttl", c.node_ttl_seconds,
+      "seconds without a heartbeat after which a node is dead and its connections closed")
+      ->check(in_range(2.0, 3600.0));
+  add(cli, "cluster-max-pending-bytes", c.max_pending_bytes,
+      "bytes queued for other nodes at most; past it messages to them get unavailable")
+      ->check(in_range(std::size_t{1} << 16, std::size_t{1} << 34));
 }
 
 }  // namespace
@@ -298,6 +337,11 @@ void register_flags(CLI::App& app, net::server_config& c, setting_table& setting
       ->envname(env_name("ip-limits-on-loopback"));
   cli.list("ip-limits-on-loopback", setting_kind::boolean,
            [&c] { return std::string(c.ip_limits_on_loopback ? "true" : "false"); });
+  add(cli, "trusted-proxies", c.trusted_proxies,
+      "networks of the proxies in front (ADDRESS/PREFIX, comma-separated) whose connections must "
+      "open with a PROXY protocol v2 header carrying the client's address; empty: none")
+      ->delimiter(',')
+      ->check(network_check());
   register_secret_flags(app, c.auth_secret, &settings);
   add(cli, "allowed-origins", c.allowed_origins,
       "browser origins allowed besides the server's own (default: localhost on any port; *: any)")
@@ -310,6 +354,7 @@ void register_flags(CLI::App& app, net::server_config& c, setting_table& setting
   certificate->needs(key);
   key->needs(certificate);
   register_store_flags(cli, c.store);
+  register_cluster_flags(cli, c.cluster);
   add(cli, "metrics-token", c.metrics_token,
       "bearer token /metrics and /healthz then need (Authorization: Bearer ...); empty: open");
   add(cli, "admin-listen", c.admin_listen,

@@ -105,9 +105,16 @@ void chat_connection::reply_error(error_code code, optional_cid cid, std::string
 template <typename Build>
 void chat_connection::route(std::string_view to, optional_cid cid, std::int64_t ts, Build build) {
   message_id mid = router_.next_message_id();
-  if (!router_.route(member_, to, build(mid, ts))) {
-    std::string message = "Client #" + std::string(to) + " is not online";
-    return reply_error(error_code::offline, cid, message, to);
+  switch (router_.route(member_, to, build(mid, ts))) {
+    case route_result::delivered:
+      break;
+    case route_result::offline:
+      return reply_error(error_code::offline, cid, "Client #" + std::string(to) + " is not online",
+                         to);
+    case route_result::unreachable:
+      return reply_error(error_code::unavailable, cid,
+                         "Client #" + std::string(to) + " is on a node that cannot be reached now",
+                         to);
   }
   if (cid) reply(ack_frame(*cid, mid));
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
+#include <functional>
+#include <unordered_set>
 #include <utility>
 
 #include "parley/core/clock.hpp"
@@ -37,17 +39,60 @@ std::string hex(std::uint64_t value) {
 
 hub::hub() : message_id_prefix_(hex(static_cast<std::uint64_t>(unix_millis())) + "-") {}
 
+void hub::attach(remote_link& link, std::string_view node_tag) {
+  link_ = &link;
+  message_id_prefix_ += std::string(node_tag) + "-";
+}
+
 message_id hub::next_message_id() {
   std::uint64_t n = message_count_.fetch_add(1, std::memory_order_relaxed) + 1;
   message_id id;
-  std::size_t prefix = message_id_prefix_.copy(id.data_, 17);
+  std::size_t prefix = message_id_prefix_.copy(id.data_, 27);
   auto [end, ec] = std::to_chars(id.data_ + prefix, id.data_ + sizeof id.data_, n, 16);
   id.size_ = static_cast<std::uint8_t>(end - id.data_);
   return id;
 }
 
+// Who learns that ids went offline everywhere: partners get `left`, watchers `presence`.
+struct hub::goodbyes {
+  struct gone {
+    std::string id;
+    sink_list partners, watchers;
+  };
+  std::vector<gone> ids;
+
+  void send() const {
+    for (const gone& g : ids) {
+      if (!g.partners.empty()) {
+        auto left = protocol::left_frame(g.id);
+        for (const auto& s : g.partners)
+          s->deliver(left);
+      }
+      if (!g.watchers.empty()) {
+        auto offline = protocol::presence_frame(g.id, false);
+        for (const auto& s : g.watchers)
+          s->deliver(offline);
+      }
+    }
+  }
+};
+
+void hub::came_online(const online_entry& entry, sink_list& watchers) const {
+  if (auto it = watchers_.find(entry.id); it != watchers_.end()) {
+    watchers.insert(watchers.end(), it->second.begin(), it->second.end());
+  }
+}
+
+void hub::went_offline(entry_iterator entry, goodbyes& out) {
+  auto& gone = out.ids.emplace_back();
+  gone.id = entry->first;
+  end_partnerships(entry->second, gone.partners);
+  came_online(entry->second, gone.watchers);  // the same watchers, told the opposite
+  online_.erase(entry);
+}
+
 void hub::join(member& m) {
-  recipients watchers;
+  sink_list watchers;
   {
     std::lock_guard lock(mutex_);
     auto self = m.self_ref.lock();
@@ -58,18 +103,19 @@ void hub::join(member& m) {
     if (added) entry.id = slot->first;
     m.entry = &entry;
     entry.connections.push_back(std::move(self));
-    if (entry.connections.size() == 1) {
-      if (auto it = watchers_.find(m.id); it != watchers_.end()) {
-        watchers.assign(it->second.begin(), it->second.end());
-      }
-    }
+    if (entry.connections.size() == 1 && link_) link_->local_presence(m.id, true);
+    if (added) came_online(entry, watchers);
   }
   connections_.fetch_add(1, std::memory_order_relaxed);
-  if (!watchers.empty()) deliver_all(watchers, protocol::presence_frame(m.id, true));
+  if (!watchers.empty()) {
+    auto online = protocol::presence_frame(m.id, true);
+    for (const auto& s : watchers)
+      s->deliver(online);
+  }
 }
 
 void hub::leave(member& m) {
-  recipients partners, watchers;
+  goodbyes told;
   {
     std::lock_guard lock(mutex_);
     if (!m.joined) return;
@@ -78,18 +124,12 @@ void hub::leave(member& m) {
     online_entry& entry = *std::exchange(m.entry, nullptr);
     erase_one(entry.connections, m.self);
     if (entry.connections.empty()) {
-      sink_list told;
-      end_partnerships(entry, told);
-      partners.assign(told.begin(), told.end());
-      online_.erase(m.id);
-      if (auto w = watchers_.find(m.id); w != watchers_.end()) {
-        watchers.assign(w->second.begin(), w->second.end());
-      }
+      if (link_) link_->local_presence(m.id, false);
+      if (entry.nodes == 0) went_offline(online_.find(m.id), told);
     }
   }
   connections_.fetch_sub(1, std::memory_order_relaxed);
-  if (!partners.empty()) deliver_all(partners, protocol::left_frame(m.id));
-  if (!watchers.empty()) deliver_all(watchers, protocol::presence_frame(m.id, false));
+  told.send();
 }
 
 // Caller holds the lock. Stops `m` following every id it watches.
@@ -102,8 +142,8 @@ void hub::remove_watcher(const member& m) {
   }
 }
 
-// Caller holds the lock. Ends every partnership of `entry`, whose last connection is closing,
-// and collects the partners' connections, which are to be told it left.
+// Caller holds the lock. Ends every partnership of `entry`, whose id is going offline, and
+// collects the partners' connections here, which are to be told it left.
 void hub::end_partnerships(online_entry& entry, sink_list& told) {
   if (!entry.partners) return;
   for (online_entry* partner : *entry.partners) {
@@ -135,42 +175,64 @@ void hub::add_sender_side(const member& from, online_entry& recipient, Targets& 
   sender->add_partner(&recipient);
 }
 
-bool hub::route(const member& from, std::string_view to, const protocol::shared_frame& frame) {
+void hub::forward(node_set nodes, remote_delivery how, std::string_view from, std::string_view to,
+                  const protocol::shared_frame& frame) {
+  if (nodes != 0 && link_) link_->forward(nodes, how, from, to, frame);
+}
+
+route_result hub::route(const member& from, std::string_view to,
+                        const protocol::shared_frame& frame) {
   recipients targets;
+  node_set elsewhere = 0;
   {
     std::lock_guard lock(mutex_);
     auto found = online_.find(to);
-    if (found == online_.end()) return false;
+    if (found == online_.end()) return route_result::offline;
     online_entry& recipient = found->second;
+    if (recipient.connections.empty() && !(link_ && link_->reachable())) {
+      return route_result::unreachable;
+    }
     targets.assign(recipient.connections.begin(), recipient.connections.end());
+    elsewhere = recipient.nodes | (from.entry ? from.entry->nodes : 0);
     add_sender_side(from, recipient, targets);
   }
   deliver_all(targets, frame);
-  return true;
+  forward(elsewhere, remote_delivery::message, from.id, to, frame);
+  return route_result::delivered;
 }
 
 bool hub::route_stored(const member& from, std::string_view to,
                        const protocol::shared_frame& frame) {
   recipients targets;
+  node_set elsewhere = 0;
   bool delivered = false;
   {
     std::lock_guard lock(mutex_);
-    if (auto found = online_.find(to); found != online_.end()) {
+    auto found = online_.find(to);
+    if (found != online_.end() &&
+        (!found->second.connections.empty() || (link_ && link_->reachable()))) {
       delivered = true;
       targets.assign(found->second.connections.begin(), found->second.connections.end());
+      elsewhere = found->second.nodes;
       add_sender_side(from, found->second, targets);
     } else if (from.entry) {
       for (const auto& own : from.entry->connections) {
         if (own.get() != from.self) targets.push_back(own);
       }
     }
+    if (from.entry) elsewhere |= from.entry->nodes;
   }
   deliver_all(targets, frame);
+  // The recipient's other nodes, and the sender's other connections on theirs; a stored message
+  // to an unreachable recipient reaches the sender's other nodes as a copy only.
+  forward(elsewhere, delivered ? remote_delivery::message : remote_delivery::notify, from.id,
+          delivered ? to : std::string_view(from.id), frame);
   return delivered;
 }
 
 void hub::notify_others(const member& m, const protocol::shared_frame& frame) {
   recipients targets;
+  node_set elsewhere = 0;
   {
     std::lock_guard lock(mutex_);
     auto found = online_.find(m.id);
@@ -178,33 +240,42 @@ void hub::notify_others(const member& m, const protocol::shared_frame& frame) {
     for (const auto& own : found->second.connections) {
       if (own.get() != m.self) targets.push_back(own);
     }
+    elsewhere = found->second.nodes;
   }
   deliver_all(targets, frame);
+  forward(elsewhere, remote_delivery::notify, m.id, m.id, frame);
 }
 
 bool hub::online(std::string_view id) const {
   std::lock_guard lock(mutex_);
-  return online_.contains(id);
+  auto found = online_.find(id);
+  return found != online_.end() &&
+         (!found->second.connections.empty() || (link_ && link_->reachable()));
 }
 
 void hub::online(std::span<const std::string_view> ids, std::vector<bool>& out) const {
   out.resize(ids.size());
+  bool others_reachable = link_ && link_->reachable();
   std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    out[i] = online_.contains(ids[i]);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto found = online_.find(ids[i]);
+    out[i] = found != online_.end() && (!found->second.connections.empty() || others_reachable);
+  }
 }
 
 void hub::notify(std::string_view to, const protocol::shared_frame& frame) {
   recipients targets;
+  node_set elsewhere = 0;
   {
     std::lock_guard lock(mutex_);
     auto recipient = online_.find(to);
     if (recipient == online_.end()) return;
     targets.assign(recipient->second.connections.begin(), recipient->second.connections.end());
+    elsewhere = recipient->second.nodes;
   }
   deliver_all(targets, frame);
+  forward(elsewhere, remote_delivery::notify, to, to, frame);
 }
-
 router::online_list hub::who(std::size_t max_ids) const {
   online_list list;
   std::lock_guard lock(mutex_);
@@ -259,6 +330,96 @@ void hub::watch(member& m, std::span<const std::string_view> ids) {
   }
   for (std::size_t i = 0; i < ids.size(); ++i)
     m.self->deliver(protocol::presence_frame(ids[i], online[i]));
+}
+
+void hub::remote_deliver(remote_delivery how, std::string_view from, std::string_view to,
+                         const protocol::shared_frame& frame) {
+  recipients targets;
+  {
+    std::lock_guard lock(mutex_);
+    auto recipient = online_.find(to);
+    if (recipient != online_.end()) {
+      targets.assign(recipient->second.connections.begin(), recipient->second.connections.end());
+    }
+    if (how == remote_delivery::message && from != to) {
+      auto sender = online_.find(from);
+      if (sender != online_.end()) {
+        targets.insert(targets.end(), sender->second.connections.begin(),
+                       sender->second.connections.end());
+        if (recipient != online_.end()) sender->second.add_partner(&recipient->second);
+      }
+    }
+  }
+  deliver_all(targets, frame);
+}
+
+void hub::remote_presence(node_set node, std::string_view id, bool online) {
+  sink_list watchers;
+  goodbyes told;
+  {
+    std::lock_guard lock(mutex_);
+    if (online) {
+      auto [slot, added] = online_.try_emplace(std::string(id));
+      if (added) {
+        slot->second.id = slot->first;
+        came_online(slot->second, watchers);
+      }
+      slot->second.nodes |= node;
+    } else if (auto found = online_.find(id); found != online_.end()) {
+      found->second.nodes &= ~node;
+      if (!found->second.online_anywhere()) went_offline(found, told);
+    }
+  }
+  if (!watchers.empty()) {
+    auto frame = protocol::presence_frame(id, true);
+    for (const auto& s : watchers)
+      s->deliver(frame);
+  }
+  told.send();
+}
+
+template <typename Keep>
+void hub::drop_node(node_set node, Keep keep, goodbyes& out) {
+  for (auto it = online_.begin(); it != online_.end();) {
+    auto next = std::next(it);
+    if ((it->second.nodes & node) && !keep(it->first)) {
+      it->second.nodes &= ~node;
+      if (!it->second.online_anywhere()) went_offline(it, out);
+    }
+    it = next;
+  }
+}
+
+void hub::remote_sync(node_set node, std::span<const std::string_view> ids) {
+  std::unordered_set<std::string_view> held(ids.begin(), ids.end());
+  goodbyes told;
+  {
+    std::lock_guard lock(mutex_);
+    drop_node(
+        node, [&](std::string_view id) { return held.contains(id); }, told);
+  }
+  told.send();
+  for (std::string_view id : ids)
+    remote_presence(node, id, true);
+}
+
+void hub::remote_node_gone(node_set node) {
+  goodbyes told;
+  {
+    std::lock_guard lock(mutex_);
+    drop_node(
+        node, [](std::string_view) { return false; }, told);
+  }
+  told.send();
+}
+
+void hub::with_local_ids(const std::function<void(std::span<const std::string_view>)>& with) const {
+  std::vector<std::string_view> ids;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, entry] : online_) {
+    if (!entry.connections.empty()) ids.push_back(id);
+  }
+  with(ids);
 }
 
 }  // namespace parley::core

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -20,6 +21,7 @@
 #include "parley/protocol/client_id.hpp"
 #include "parley/protocol/json_writer.hpp"
 #include "parley/protocol/percent_decode.hpp"
+#include "parley/protocol/proxy_header.hpp"
 
 namespace parley::net {
 
@@ -32,6 +34,13 @@ namespace {
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+// The client a PROXY header carries.
+asio::ip::tcp::endpoint endpoint_of(const protocol::proxy_source& source) {
+  const auto& b = source.address;
+  if (source.ipv6) return {asio::ip::address_v6(b), source.port};
+  return {asio::ip::address_v4({b[0], b[1], b[2], b[3]}), source.port};
 }
 
 bool is_websocket_path(std::string_view path) {
@@ -90,7 +99,11 @@ http_session::http_session(worker& owner, const http_context& context, asio::ip:
       stream_(std::move(socket), context.role == port_role::ops_only ? nullptr : owner.tls()),
       deadline_(stream_.get_executor()),
       peer_(endpoint_text(peer)) {
-  take_address_slot(peer.address());
+  if (context.role != port_role::ops_only && owner.proxies().trusts(peer.address())) {
+    proxy_ = peer;  // the slot waits for the address its header carries
+  } else {
+    take_address_slot(peer.address());
+  }
 }
 
 // Counted at accept, before any request: a refused connection costs its reading and one answer.
@@ -103,6 +116,56 @@ void http_session::take_address_slot(const asio::ip::address& address) {
   address_refusal_ = refusal_for(std::get<ip_refusal>(taken));
   worker_.stats().address_refusals.add();
   log_refusal(*address_refusal_, "at accept");
+}
+
+// Reads exactly the header's bytes from the socket itself, below TLS: what follows it (the TLS
+// handshake or the request) is left for the transport. Costs a coroutine frame and two reads,
+// only for connections from a trusted proxy.
+asio::awaitable<bool> http_session::accept_proxy_header() {
+  arm_deadline();
+  std::array<std::uint8_t, protocol::max_proxy_header_bytes> header;
+  auto [ec, n] = co_await asio::async_read(
+      stream_.socket(), asio::buffer(header.data(), protocol::proxy_fixed_bytes), use_nothrow);
+  if (ec == asio::error::eof && n == 0) co_return false;  // connected and left (a port probe)
+  if (ec) co_return proxy_refused("no complete PROXY header within --handshake-timeout");
+  auto rest = protocol::proxy_rest_bytes(std::span<const std::uint8_t, protocol::proxy_fixed_bytes>(
+      header.data(), protocol::proxy_fixed_bytes));
+  if (auto* error = std::get_if<protocol::proxy_error>(&rest)) {
+    co_return proxy_refused(protocol::to_string(*error));
+  }
+  std::size_t length = protocol::proxy_fixed_bytes + std::get<std::size_t>(rest);
+  std::tie(ec, n) =
+      co_await asio::async_read(stream_.socket(),
+                                asio::buffer(header.data() + protocol::proxy_fixed_bytes,
+                                             length - protocol::proxy_fixed_bytes),
+                                use_nothrow);
+  if (ec) co_return proxy_refused("no complete PROXY header within --handshake-timeout");
+  auto parsed = protocol::parse_proxy_header(std::span(header.data(), length));
+  if (auto* error = std::get_if<protocol::proxy_error>(&parsed)) {
+    co_return proxy_refused(protocol::to_string(*error));
+  }
+  auto* source = std::get_if<protocol::proxy_source>(&parsed);
+  asio::ip::tcp::endpoint client = source ? endpoint_of(*source) : *proxy_;  // LOCAL: the proxy
+  proxy_.reset();
+  peer_ = endpoint_text(client);
+  take_address_slot(client.address());
+  co_return true;
+}
+
+bool http_session::proxy_refused(std::string_view why) {
+  worker_.stats().proxy_header_refusals.add();
+  auto left_out = context_.refusal_log.admit(std::chrono::steady_clock::now());
+  if (!left_out) return false;
+  std::string text = fmt::format(
+      "refused {}: {} (a --trusted-proxies peer must open with a PROXY v2 header)", peer_, why);
+  if (*left_out > 0) text += fmt::format(" ({} refusals not logged before this one)", *left_out);
+  core::log_event("proxy_header_refused")
+      .text("peer", peer_)
+      .text("reason", why)
+      .number("not_logged_before", static_cast<std::int64_t>(*left_out))
+      .message(text)
+      .log(spdlog::level::warn);
+  return false;
 }
 
 void http_session::start() {
@@ -119,6 +182,7 @@ void http_session::start() {
 asio::awaitable<void> http_session::serve() {
   auto self = shared_from_this();
   const server_config& config = worker_.config();
+  if (proxy_ && !co_await accept_proxy_header()) co_return shut_down();
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_http_header_bytes));
@@ -399,6 +463,14 @@ http::message_generator http_session::health(const http_request& request) {
       .int_field("connections", static_cast<std::int64_t>(worker_.hub().connection_count()))
       .int_field("uptime_seconds", static_cast<std::int64_t>(uptime));
   if (context_.store) json.string_field("store", store.up ? "ok" : "unavailable: " + store.reason);
+  if (const auto* cluster = context_.cluster) {
+    // Redis down leaves the status alone: the node still serves its own connections, and a
+    // balancer that took every node out at once would end the chat for everyone.
+    const auto& s = cluster->stats();
+    json.string_field("node", cluster->node_id())
+        .int_field("nodes", s.nodes.load(std::memory_order_relaxed))
+        .string_field("redis", s.redis_up.load(std::memory_order_relaxed) ? "ok" : "unreachable");
+  }
   json.finish();
   body.push_back('\n');
   auto status = store.up ? http::status::ok : http::status::service_unavailable;
@@ -442,7 +514,7 @@ http::message_generator http_session::metrics(const http_request& request) {
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.set(http::field::cache_control, "no-store");
   response.keep_alive(request.keep_alive());
-  std::string body = render_metrics(context_.workers, worker_.hub(), context_.store, uptime);
+  std::string body = render_metrics(context_.workers, worker_.hub(), context_.store, context_.cluster, uptime);
   if (request.method() != http::verb::head) response.body() = std::move(body);
   response.prepare_payload();
   return response;

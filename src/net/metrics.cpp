@@ -55,10 +55,42 @@ void render_store(std::string& out, const store::durable_store& store) {
   sample(out, "parley_store_up", "", store.health().up ? 1 : 0);
 }
 
+void render_cluster(std::string& out, const cluster::cluster_link& link) {
+  const cluster::cluster_stats& s = link.stats();
+  auto one = [&](std::string_view name, std::string_view type, std::string_view help,
+                 std::uint64_t value) {
+    family(out, name, type, help);
+    sample(out, name, "", value);
+  };
+  auto relaxed = std::memory_order_relaxed;
+  one("parley_cluster_nodes", "gauge", "Live nodes of the cluster, this one included.",
+      s.nodes.load(relaxed));
+  one("parley_cluster_redis_up", "gauge", "1 while this node is connected to Redis.",
+      s.redis_up.load(relaxed) ? 1 : 0);
+  one("parley_cluster_messages_out_total", "counter", "Frames forwarded to other nodes.",
+      s.messages_out.load(relaxed));
+  one("parley_cluster_messages_in_total", "counter", "Frames other nodes forwarded here.",
+      s.messages_in.load(relaxed));
+  one("parley_cluster_batches_out_total", "counter",
+      "Batches published to other nodes (one per node per loop turn of the link).",
+      s.batches_out.load(relaxed));
+  one("parley_cluster_dropped_total", "counter",
+      "Frames for other nodes dropped because Redis was unreachable.", s.dropped_out.load(relaxed));
+  one("parley_cluster_bad_batches_total", "counter", "Batches from other nodes not understood.",
+      s.bad_batches.load(relaxed));
+  one("parley_cluster_redis_reconnects_total", "counter", "Connections to Redis made again.",
+      s.redis_reconnects.load(relaxed));
+  family(out, "parley_cluster_redis_round_trip_seconds", "gauge",
+         "The last heartbeat's round trip to Redis.");
+  fmt::format_to(std::back_inserter(out), "parley_cluster_redis_round_trip_seconds {:.6f}\n",
+                 static_cast<double>(s.redis_round_trip_us.load(relaxed)) / 1e6);
+}
+
 }  // namespace
 
 std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, const core::hub& hub,
-                           const store::durable_store* store, double uptime_seconds) {
+                           const store::durable_store* store, const cluster::cluster_link* cluster,
+                           double uptime_seconds) {
   std::string out;
   auto simple = [&](std::string_view name, std::string_view type, std::string_view help,
                     auto pick) {
@@ -76,6 +108,9 @@ std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, con
   simple("parley_address_refusals_total", "counter",
          "Connections refused by the per-address limits (429, or 503 with every address open).",
          [](const counters& c) -> const counter& { return c.address_refusals; });
+  simple("parley_proxy_header_refusals_total", "counter",
+         "Connections from --trusted-proxies closed for a missing or malformed PROXY v2 header.",
+         [](const counters& c) -> const counter& { return c.proxy_header_refusals; });
   simple("parley_messages_received_total", "counter", "Text and binary messages received.",
          [](const counters& c) -> const counter& { return c.messages_in; });
   simple("parley_messages_sent_total", "counter", "Frames queued to clients.",
@@ -114,6 +149,7 @@ std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, con
   closes("abnormal", [](const counters& c) -> const counter& { return c.closes_abnormal; });
   closes("kicked", [](const counters& c) -> const counter& { return c.closes_kicked; });
   if (store) render_store(out, *store);
+  if (cluster) render_cluster(out, *cluster);
   return out;
 }
 

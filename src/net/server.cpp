@@ -4,6 +4,8 @@
 #include <chrono>
 #include <thread>
 
+#include <unistd.h>
+
 namespace parley::net {
 
 namespace asio = boost::asio;
@@ -26,6 +28,13 @@ server::server(server_config config)
     tls = std::make_shared<tls_context>(config_.tls_certificate_file, config_.tls_key_file);
   }
   config_.chat.max_text_bytes = config_.max_text_bytes;
+  // Every node of a cluster shares one store; SQLite is a file per node. Refused before the
+  // store is opened.
+  if (config_.cluster.enabled() && config_.store.kind == store::store_kind::sqlite) {
+    throw std::runtime_error(
+        "--cluster-redis needs --store postgres or --store none: each node's SQLite file would "
+        "hold a different history");
+  }
   if (config_.store.enabled()) store_ = store::open_store(config_.store, hub_);
   unsigned threads = thread_count(config_.threads);
   for (unsigned i = 0; i < threads; ++i) {
@@ -34,7 +43,7 @@ server::server(server_config config)
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
   http_.emplace(http_context{files_, tokens_ ? &*tokens_ : nullptr,
                              std::chrono::steady_clock::now(), workers_, addresses_, store_.get(),
-                             refusal_log_, bans_});
+                             nullptr, refusal_log_, bans_});
   listener_ = std::make_unique<listener>(workers_, *http_, endpoint);
   if (auto admin = parse_listen_address(config_.admin_listen)) {
     http_->role = port_role::public_only;
@@ -43,6 +52,20 @@ server::server(server_config config)
     admin_listener_ = std::make_unique<listener>(workers_, *admin_http_, *admin);
   }
   drain_timer_.emplace(workers_.front()->io());
+  if (config_.cluster.enabled()) join_cluster();
+}
+
+// Before run(): no connection has used the hub yet. The node id defaults to the host name and
+// the port bound (--port 0 included).
+void server::join_cluster() {
+  if (config_.cluster.node_id.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    config_.cluster.node_id = std::string(host) + ":" + std::to_string(local_endpoint().port());
+  }
+  cluster_ = std::make_unique<cluster::cluster_link>(config_.cluster, hub_);
+  http_->cluster = cluster_.get();
+  if (admin_http_) admin_http_->cluster = cluster_.get();
 }
 
 server::~server() {

@@ -20,6 +20,7 @@ void copy_reloadable(server_config& running, const server_config& next) {
   running.max_new_connections_per_ip = next.max_new_connections_per_ip;
   running.max_tracked_ips = next.max_tracked_ips;
   running.ip_limits_on_loopback = next.ip_limits_on_loopback;
+  running.trusted_proxies = next.trusted_proxies;
   running.chat.max_messages_per_second = next.chat.max_messages_per_second;
   running.chat.max_bytes_per_second = next.chat.max_bytes_per_second;
   running.chat.max_rate_strikes = next.chat.max_rate_strikes;

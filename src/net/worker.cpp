@@ -29,6 +29,7 @@ worker::worker(const server_config& config, core::hub& hub, core::message_store*
                std::shared_ptr<const tls_context> tls)
     : config_(config),
       origins_(config.allowed_origins),
+      proxies_(config.trusted_proxies),
       tls_(std::move(tls)),
       hub_(hub),
       store_(store),
@@ -139,6 +140,7 @@ void worker::post_reload(const server_config& next, std::shared_ptr<const tls_co
   boost::asio::post(io_, [this, next, tls = std::move(tls)]() mutable {
     copy_reloadable(config_, next);
     origins_ = origin_policy(config_.allowed_origins);
+    proxies_ = trusted_proxies(config_.trusted_proxies);  // checked when the flags were read
     if (tls) tls_ = std::move(tls);
     tick_period_ = tick_period(config_);
   });

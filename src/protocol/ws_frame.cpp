@@ -103,6 +103,12 @@ void frame::destroy(const frame* f) noexcept {
   free_frame(const_cast<frame*>(f), bytes);
 }
 
+std::string_view frame::payload() const noexcept {
+  auto length_byte = static_cast<unsigned char>(bytes()[1]) & 0x7F;
+  std::size_t header = length_byte < 126 ? 2 : length_byte == 126 ? 4 : 10;
+  return bytes().substr(header);
+}
+
 shared_frame make_frame_copy(opcode op, std::string_view payload) {
   return frame::make(op, {payload});
 }

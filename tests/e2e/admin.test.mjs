@@ -1,15 +1,10 @@
 // The admin page (/admin, with --admin-token) in a real Chromium against a real parley server,
 // and axe-core's WCAG 2.1 A/AA audit of the admin, welcome and chat pages.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { connect, launchBrowser, newPage, openChat, screenshot, send, startServer } from './harness.mjs';
+import { audit, connect, launchBrowser, newPage, openChat, screenshot, send, startServer } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const AXE = path.join(here, 'node_modules', 'axe-core', 'axe.min.js');
 const TOKEN = 'e2e-admin-token';
-const WCAG21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 let browser;
 before(async () => {
@@ -33,17 +28,6 @@ async function setup(t, args = ['--admin-token', TOKEN]) {
     return p;
   };
   return { server, open };
-}
-
-/** Runs axe-core in the page; fails with each violation's rule, impact and first target. */
-async function audit(page, name) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(
-    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG21_AA);
-  const summary = result.violations.map((v) =>
-    `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-  assert.deepEqual(summary, [], `${name}: axe found WCAG 2.1 A/AA violations`);
-  assert.ok(result.passes.length > 0, `${name}: axe ran no check`);
 }
 
 async function signIn(page, url) {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  attach, BINARY, connect, drawPng, launchBrowser, log, newPage, openChat, restartServerOn, screenshot, send, startServer,
+  attach, BINARY, connect, scenario, drawPng, launchBrowser, log, newPage, openChat, restartServerOn, screenshot, send, startServer,
   waitForState,
 } from './harness.mjs';
 
@@ -34,6 +34,11 @@ async function setup(t) {
     return p;
   };
   return { server, open, pages };
+}
+
+/** Like setup, with the SQLite store in a temporary data dir (removed after the test). */
+function setupStore(t) {
+  return scenario(t, browser, { store: true });
 }
 
 /** Drops a file of `size` zero bytes, made in the page, onto the open conversation. */
@@ -108,6 +113,8 @@ describe('chat page', () => {
     // presence: each sees the other online
     await ada.page.getByRole('button', { name: /grace/ }).getByTitle('online').waitFor();
     await ada.page.getByRole('log').locator('li.mine').last().getByText('Delivered').waitFor();
+    assert.equal(await ada.page.getByRole('button', { name: /grace/ }).getByLabel(/unread/).count(), 0,
+      'the open conversation counts nothing unread');
     await screenshot(ada.page, 'conversation.png');
     assertNoProblems(ada, grace);
   });
@@ -194,7 +201,7 @@ describe('chat page', () => {
     assertNoProblems(a, b);
   });
 
-  test('a message to an offline id shows the server error inline', async (t) => {
+  test('a message to an offline id shows the server error inline, and Retry re-sends it', async (t) => {
     const { open } = await setup(t);
     const a = await open('1001');
     await openChat(a.page, 'nobody-here');
@@ -211,32 +218,48 @@ describe('chat page', () => {
     await entry.click();
     await log(a.page).getByText('ping from 6002').waitFor();
     assert.equal(await a.page.getByRole('button', { name: /6002/ }).getByLabel(/unread/).count(), 0);
-    assertNoProblems(a, c);
+
+    // once nobody-here is online, Retry sends the failed message again, with the same cid
+    const late = await open('nobody-here');
+    await a.page.getByRole('button', { name: /nobody-here/ }).click();
+    const cid = await mine.getAttribute('data-cid');
+    await mine.getByRole('button', { name: 'Retry' }).click();
+    await mine.getByText('Delivered').waitFor();
+    assert.equal(await mine.getAttribute('data-cid'), cid);
+    await log(late.page).getByText('anyone there?').waitFor();
+    assertNoProblems(a, c, late);
   });
 
-  test('with the store on, a message to an offline id shows "Sent" and reaches it when it connects', async (t) => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-store-'));
-    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const server = await startServer({ args: ['--store', 'sqlite', '--data-dir', dataDir] });
-    const pages = [];
-    t.after(async () => {
-      for (const p of pages) await p.close().catch(() => {});
-      await server.stop();
-    });
-    const a = await newPage(browser);
-    pages.push(a);
-    await connect(a.page, server.url, '1001');
+  test('with the store on: one tick while the recipient is away, two when their page opens, coloured once read', async (t) => {
+    const { open } = await setupStore(t);
+    const a = await open('1001');
     await openChat(a.page, 'later-6001');
     const mine = await send(a.page, 'read this when you are back');
     await mine.getByText('Sent').waitFor();
-    assert.equal(await mine.getAttribute('data-status'), 'stored');
+    assert.equal(await mine.getAttribute('data-status'), 'sent');
+    assert.equal((await mine.locator('.tick').innerText()).trim(), '✓');
 
-    const b = await newPage(browser);
-    pages.push(b);
-    await connect(b.page, server.url, 'later-6001');
-    // the inbox brings it at connect; with no conversation open, the page opens its sender's
-    await log(b.page).getByText('read this when you are back').waitFor();
-    await b.page.getByRole('button', { name: /1001/ }).waitFor();
+    // the recipient's page opens: the inbox hands it over, and the sender sees two ticks
+    const b = await open('later-6001');
+    await mine.getByText('Delivered').waitFor();
+    assert.equal((await mine.locator('.tick').innerText()).trim(), '✓✓');
+    const entry = b.page.getByRole('button', { name: /1001/ });
+    await entry.getByLabel('1 unread').waitFor();
+    await entry.getByText('read this when you are back').waitFor(); // the last message's preview
+    assert.equal(await mine.getAttribute('data-status'), 'delivered', 'read before the reader opened it');
+
+    // opened: under the "New messages" divider, and read (coloured, and said in words)
+    await entry.click();
+    const divider = log(b.page).getByRole('separator', { name: 'New messages' });
+    await divider.waitFor();
+    assert.equal(await divider.evaluate((node) => node.nextElementSibling.textContent.includes(
+      'read this when you are back')), true);
+    await mine.locator('.status', { hasText: /Read$/ }).waitFor();
+    assert.equal(await mine.getAttribute('data-status'), 'read');
+    const [readColour, deliveredColour] = await a.page.evaluate(() => [
+      getComputedStyle(document.querySelector('li.mine[data-status="read"] .status')).color,
+      getComputedStyle(document.documentElement).getPropertyValue('--ok')]);
+    assert.notEqual(readColour, deliveredColour);
     assertNoProblems(a, b);
   });
 
@@ -324,6 +347,10 @@ describe('chat page', () => {
     await send(desk.page, 'x'.repeat(300));
     await log(page).locator('li.theirs').nth(2).waitFor();
     await noHorizontalScroll('chat page, long words');
+    await page.getByRole('button', { name: 'Record voice note' }).click();
+    await page.getByRole('button', { name: 'Send voice note' }).waitFor();
+    await noHorizontalScroll('chat page, recording a voice note');
+    await page.getByRole('button', { name: 'Cancel recording' }).click();
     await page.getByRole('button', { name: 'Back to contacts' }).click();
     await page.getByLabel('To', { exact: true }).waitFor();
     await noHorizontalScroll('chat page, back to the list');

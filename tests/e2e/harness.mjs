@@ -1,7 +1,8 @@
 // Shared parts of the browser tests: start and stop a real parley server on 127.0.0.1 port 0,
 // launch Debian's Chromium through playwright-core, and drive the chat page by accessible names.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const BINARY = process.env.PARLEY_BINARY || path.resolve(here, '../../build/parley');
-export const STATIC_DIR = process.env.PARLEY_STATIC_DIR || path.resolve(here, '../../web');
+export const STATIC_DIR = process.env.PARLEY_STATIC_DIR || path.resolve(here, '../../build/web');
 export const SCREENSHOT_DIR =
   process.env.PARLEY_SCREENSHOT_DIR || path.join(os.tmpdir(), 'parley-e2e-screenshots');
 // Set to 1 to also refresh the README's copies in docs/screenshots/.
@@ -19,8 +20,14 @@ const DOCS_SCREENSHOT_DIR = process.env.PARLEY_UPDATE_DOCS_SCREENSHOTS === '1'
   ? path.resolve(here, '../../docs/screenshots') : null;
 
 const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
+// The fake media flags give getUserMedia a generated beep without asking (voice notes); the
+// autoplay policy lets a test start an <audio> from script to prove it plays.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required'];
+const AXE = path.join(here, 'node_modules', 'axe-core', 'axe.min.js');
+const WCAG21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const LISTENING = /listening on (https?):\/\/127\.0\.0\.1:(\d+)/;
 const START_TIMEOUT_MS = 10000;
 const STOP_TIMEOUT_MS = 5000;
@@ -76,12 +83,15 @@ async function stopProcess(child, exited) {
   clearTimeout(timer);
 }
 
-/** Starts parley on a port just freed by another instance; retries while the port is busy. */
-export async function restartServerOn(port) {
+/**
+ * Starts parley on a port just freed by another instance (with the same `args`, e.g. its data
+ * dir); retries while the port is busy.
+ */
+export async function restartServerOn(port, args = []) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     try {
-      return await startServer({ port });
+      return await startServer({ port, args });
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((r) => setTimeout(r, 200));
@@ -183,4 +193,52 @@ export async function screenshot(page, name) {
     await copyFile(file, path.join(DOCS_SCREENSHOT_DIR, name));
   }
   return file;
+}
+
+/** Runs axe-core in the page; fails with each violation's rule, impact and first target. */
+export async function audit(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG21_AA);
+  const summary = result.violations.map((v) =>
+    `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  assert.deepEqual(summary, [], `${name}: axe found WCAG 2.1 A/AA violations`);
+  assert.ok(result.passes.length > 0, `${name}: axe ran no check`);
+}
+
+/**
+ * A server and pages for one test, all closed after it (even when it fails). `store`: the SQLite
+ * store in a temporary data dir, removed after. Returns {server, open(id, options), restart()}:
+ * `open` makes a page (connected as `id` when given); `restart` stops the server and starts a
+ * new process on the same port and data dir (the network cut, as a page sees it).
+ */
+export async function scenario(t, browser, { store = false } = {}) {
+  const dataDir = store ? await mkdtemp(path.join(os.tmpdir(), 'parley-e2e-store-')) : null;
+  const args = store ? ['--store', 'sqlite', '--data-dir', dataDir] : [];
+  const pages = [];
+  const context = { server: await startServer({ args }) };
+  t.after(async () => {
+    for (const p of pages) await p.close().catch(() => {});
+    await context.server.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+  context.open = async (id, options) => {
+    const p = await newPage(browser, options);
+    pages.push(p);
+    if (id) await connect(p.page, context.server.url, id);
+    return p;
+  };
+  context.stop = () => context.server.stop();
+  context.start = async () => {
+    context.server = await restartServerOn(context.server.port, args);
+  };
+  return context;
+}
+
+/**
+ * Waits until my message (the <li> locator) has reached its recipient: "Delivered", or "Read"
+ * when the recipient had the conversation open (with a store, reading follows at once).
+ */
+export function reached(message, timeout = SHOW_TIMEOUT_MS) {
+  return message.locator('.status', { hasText: /(Delivered|Read)$/ }).waitFor({ timeout });
 }

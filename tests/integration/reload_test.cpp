@@ -127,5 +127,21 @@ TEST_F(reload, a_reload_without_changes_says_so) {
   sighup(server, "reload: no setting changed");
 }
 
+TEST_F(reload, trusted_proxies_apply_to_the_next_connection) {
+  auto file = write_config(dir_, "parley.toml", "max-rate-strikes = 50\n");
+  server_process server({"--config", file});
+  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  raw_client before(server.port(), 0, "127.0.0.9");
+  EXPECT_EQ(before.request(healthz).status, 200);
+
+  write_config(dir_, "parley.toml", "trusted-proxies = [\"127.0.0.9/32\"]\n");
+  sighup(server, "reload: max-rate-strikes 50 -> 100, trusted-proxies [] -> [\"127.0.0.9/32\"]");
+  raw_client after(server.port(), 0, "127.0.0.9");  // now a proxy: a header is required
+  after.send(healthz);
+  EXPECT_TRUE(after.wait_eof(ms{3000}));
+  EXPECT_TRUE(server.wait_for_log("no PROXY protocol v2 signature", ms{3000})) << server.log();
+  EXPECT_EQ(before.request(healthz).status, 200) << "an open connection keeps its peer";
+}
+
 }  // namespace
 }  // namespace parley::it

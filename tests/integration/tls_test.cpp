@@ -304,5 +304,58 @@ TEST(tls_startup, a_missing_or_mismatched_certificate_stops_the_server_with_a_re
   }
 }
 
+// TLS behind a PROXY v2 header (--trusted-proxies): the header comes first, in clear, then the
+// TLS handshake, as HAProxy sends it with `send-proxy-v2 ssl`.
+class tls_behind_proxy : public tls {
+ protected:
+  static void SetUpTestSuite() {
+    files_ = std::make_unique<certificate_files>();
+    start_server({"--tls-cert", files_->certificate.string(), "--tls-key", files_->key.string(),
+                  "--trusted-proxies", "127.0.0.9", "--admin-token", "t0ken"});
+  }
+
+  // A GET over HTTPS; the response's body.
+  std::string https_get(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& target) {
+    http::request<http::empty_body> request{http::verb::get, target, 11};
+    request.set(http::field::host, "localhost");
+    request.set(http::field::authorization, "Bearer t0ken");
+    if (await(ioc_, [&](auto h) { http::async_write(stream, request, h); }))
+      throw std::runtime_error("write failed");
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    if (await(ioc_, [&](auto h) { http::async_read(stream, buffer, response, h); }))
+      throw std::runtime_error("read failed");
+    EXPECT_EQ(response.result_int(), 200) << response.body();
+    return response.body();
+  }
+};
+
+TEST_F(tls_behind_proxy, the_header_precedes_the_handshake_and_names_the_peer) {
+  const std::string id = unique_id("tlsproxy");
+  tls_websocket ws(ioc_, context_);
+  auto& socket = beast::get_lowest_layer(ws).socket();
+  socket.open(tcp::v4());
+  socket.bind({net::ip::make_address("127.0.0.9"), 0});
+  ASSERT_FALSE(await(ioc_, [&](auto h) {
+    socket.async_connect({net::ip::make_address("127.0.0.1"), port()}, h);
+  }));
+  // PROXY, TCP over IPv4, 12 address bytes: 203.0.113.50:4242 -> 127.0.0.1:8000
+  const std::string header = std::string("\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0C", 16) +
+                             std::string("\xCB\x00\x71\x32\x7F\x00\x00\x01\x10\x92\x1F\x40", 12);
+  ASSERT_FALSE(await(ioc_, [&](auto h) { net::async_write(socket, net::buffer(header), h); }));
+  SSL_set_tlsext_host_name(ws.next_layer().native_handle(), "localhost");
+  ASSERT_FALSE(
+      await(ioc_, [&](auto h) { ws.next_layer().async_handshake(ssl::stream_base::client, h); }));
+  ASSERT_FALSE(await(ioc_, [&](auto h) { ws.async_handshake("localhost", "/ws/" + id, h); }));
+  EXPECT_EQ(read_json(ws).at("type"), "welcome");
+
+  beast::ssl_stream<beast::tcp_stream> admin(ioc_, context_);  // from 127.0.0.1: no header
+  ASSERT_FALSE(open_tls(admin));
+  auto body = json::parse(https_get(admin, "/admin/api/connections?id=" + id)).as_object();
+  auto& list = body.at("connections").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].as_object().at("peer").as_string(), "203.0.113.50:4242");
+}
+
 }  // namespace
 }  // namespace parley::it

@@ -72,6 +72,11 @@ def main(binary, expected_pages):
             status, body = http_get(port, "/")
             assert status == 200 and "<html" in body.lower(), status
             print("PASS / serves the installed page")
+            status, body = http_get(port, "/static/lib/parley-client.js")
+            assert status == 200 and "export class ParleyClient" in body, status
+            status, body = http_get(port, "/static/js/chat.js")
+            assert status == 200 and "'../lib/parley-client.js'" in body, status
+            print("PASS the chat page and the client library it imports are served")
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=WAIT)
             assert code == 0, f"exit status {code} after SIGTERM"

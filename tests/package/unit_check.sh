@@ -15,7 +15,8 @@ DESTDIR=$root cmake --install "$build" >/dev/null
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
 unit_dir=$(sed -n 's/^PARLEY_SYSTEMD_UNIT_DIR:PATH=//p' "$build/CMakeCache.txt")
 config_dir=$(sed -n 's/^PARLEY_CONFIG_DIR:PATH=//p' "$build/CMakeCache.txt")
-for f in "$prefix/bin/parley" "$prefix/share/parley/web/index.html" "$config_dir/parley.toml" \
+for f in "$prefix/bin/parley" "$prefix/share/parley/web/index.html" \
+  "$prefix/share/parley/web/lib/parley-client.js" "$config_dir/parley.toml" \
   "$unit_dir/parley.service"; do
   [ -e "$root$f" ] || { echo "FAIL: cmake --install did not lay out $f"; exit 1; }
   echo "installed: $f"

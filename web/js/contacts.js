@@ -1,9 +1,9 @@
-// The people of the chat page: one entry per id, holding its conversation (the message nodes,
-// kept while another conversation is shown), presence, unread count and typing state,
-// and the sidebar list that shows them.
+// The people of the chat page: one entry per id, holding its conversation (a Thread), presence,
+// typing state and the last message's preview, and the sidebar list that shows them. Touched only
+// by the page's one thread.
 import { el, paintAvatar } from './render.js';
+import { Thread } from './thread.js';
 
-const TYPING_SHOWN_MS = 3000; // a `typing` keeps "X is typing..." up this long
 const MAX_LISTED = 200; // the sidebar shows this many people at most, most recent first
 
 export class Contacts {
@@ -11,23 +11,31 @@ export class Contacts {
   #list;
   #empty;
   #onPick;
+  #unreadOf;
 
-  /** `list`: the <ul>; `empty`: shown when nobody is listed; `onPick(id)`: a person was chosen. */
-  constructor(list, empty, onPick) {
+  /**
+   * `list`: the <ul>; `empty`: shown when nobody is listed; `onPick(id)`: a person was chosen;
+   * `unreadOf(contact)`: the unread count to show.
+   */
+  constructor(list, empty, onPick, unreadOf) {
     this.#list = list;
     this.#empty = empty;
     this.#onPick = onPick;
+    this.#unreadOf = unreadOf;
   }
 
   get(id) { return this.#byId.get(id); }
   ids() { return [...this.#byId.keys()]; }
   get size() { return this.#byId.size; }
 
-  /** The entry for `id`, created on first use. `created` tells the caller to watch it. */
+  /**
+   * The entry for `id`, created on first use. `unread` counts messages without a seq (a server
+   * without a store); with a store the client library counts them.
+   */
   ensure(id) {
     let contact = this.#byId.get(id);
     if (!contact) {
-      contact = { id, online: null, unread: 0, typingUntil: 0, nodes: [], lastActive: 0, preview: '' };
+      contact = { id, online: null, unread: 0, typing: false, thread: new Thread(), lastActive: 0, preview: '' };
       this.#byId.set(id, contact);
     }
     return contact;
@@ -36,16 +44,6 @@ export class Contacts {
   clear() {
     this.#byId.clear();
     this.render(null);
-  }
-
-  /** Marks `id` as typing now; returns how long the indicator should stay. */
-  typing(contact) {
-    contact.typingUntil = Date.now() + TYPING_SHOWN_MS;
-    return TYPING_SHOWN_MS;
-  }
-
-  isTyping(contact) {
-    return contact.typingUntil > Date.now();
   }
 
   /** How many listed people are online now. */
@@ -58,7 +56,7 @@ export class Contacts {
   /** Total unread messages, for the window title. */
   unreadTotal() {
     let total = 0;
-    for (const contact of this.#byId.values()) total += contact.unread;
+    for (const contact of this.#byId.values()) total += this.#unreadOf(contact);
     return total;
   }
 
@@ -76,7 +74,8 @@ export class Contacts {
     const avatar = el('span', { class: 'avatar', 'aria-hidden': 'true' });
     paintAvatar(avatar, contact.id);
     const presence = contact.online === null ? 'unknown' : contact.online ? 'online' : 'offline';
-    const secondary = this.isTyping(contact) ? 'typing…' : contact.preview || presence;
+    const secondary = contact.typing ? 'typing…' : contact.preview || presence;
+    const unread = this.#unreadOf(contact);
     const button = el('button', {
       type: 'button', class: 'contact', 'aria-current': active ? 'true' : null, 'data-id': contact.id,
     },
@@ -86,8 +85,8 @@ export class Contacts {
       el('span', { class: 'contact-name' }, contact.id),
       el('span', { class: 'contact-preview' }, secondary)),
     el('span', { class: 'visually-hidden' }, `, ${presence}`),
-    contact.unread > 0
-      ? el('span', { class: 'badge', 'aria-label': `${contact.unread} unread` }, String(contact.unread))
+    unread > 0
+      ? el('span', { class: 'badge', 'aria-label': `${unread} unread` }, String(unread))
       : null);
     button.addEventListener('click', () => this.#onPick(contact.id));
     return el('li', {}, button);

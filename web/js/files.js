@@ -1,5 +1,13 @@
-// Files on the chat page: names cut to the protocol's limit, and drag-and-drop.
-import { utf8Length } from './protocol.js';
+// Files on the chat page: names cut to the protocol's limit, the size check, and drag-and-drop.
+import { utf8Length } from '../lib/frames.js';
+
+/** The protocol's default --max-binary-bytes: the server refuses (closes 1009) a larger frame. */
+export const MAX_BINARY_BYTES = 8 * 1024 * 1024;
+
+/** Bytes of the binary frame for a file (2-byte length, JSON header, payload). */
+export function binaryFrameSize(header, payloadBytes) {
+  return 2 + utf8Length(JSON.stringify(header)) + payloadBytes;
+}
 
 /** Cuts a file name to the protocol's 255 bytes, keeping its extension. */
 export function fitName(name) {

@@ -50,14 +50,15 @@ export function paintAvatar(node, id) {
   node.style.setProperty('--hue', hueOf(id));
 }
 
-/** The status line under one of our own messages. */
+/** What each state of one of my messages says, for eyes and for screen readers alike. */
 export const STATUS_TEXT = {
   queued: 'Waiting for connection',
-  sending: 'Sending…',
-  stored: 'Sent', // kept by the server's store until the recipient connects
+  sent: 'Sent', // stored by the server; the recipient has not got it yet
   delivered: 'Delivered',
+  read: 'Read',
   failed: 'Not delivered',
 };
+const TICKS = { sent: '✓', delivered: '✓✓', read: '✓✓' };
 
 /**
  * A message bubble. `message`: {mine, text?, file?: {name, size, mime, url}, ts, from}.
@@ -71,17 +72,31 @@ export function messageNode(message) {
   const node = el('li', { class: `msg ${message.mine ? 'mine' : 'theirs'}`, role: 'article' },
     el('span', { class: 'visually-hidden' }, message.mine ? 'You: ' : `${message.from}: `),
     el('div', { class: 'bubble' }, body), meta);
-  if (message.mine) setStatus(node, message.status ?? 'sending');
+  if (message.mine) setStatus(node, message.status ?? 'queued');
   return node;
 }
 
-/** Updates an own message's delivery state; `detail` explains a failure. */
-export function setStatus(node, status, detail = '') {
+/**
+ * Shows an own message's state as text (the ticks are decoration, hidden from screen readers).
+ * `detail` explains a failure; `onRetry`, when given, adds a Retry button.
+ */
+export function setStatus(node, status, detail = '', onRetry = null) {
+  if (node.dataset.status === status && !detail && !onRetry) return;
   node.dataset.status = status;
   const span = node.querySelector('.status');
-  span.textContent = detail ? `${STATUS_TEXT[status]}: ${detail}` : STATUS_TEXT[status];
-  if (status === 'delivered') span.prepend(el('span', { class: 'tick', 'aria-hidden': 'true' }, '✓✓ '));
-  if (status === 'stored') span.prepend(el('span', { class: 'tick', 'aria-hidden': 'true' }, '✓ '));
+  span.replaceChildren(detail ? `${STATUS_TEXT[status]}: ${detail}` : STATUS_TEXT[status]);
+  if (TICKS[status]) span.prepend(el('span', { class: 'tick', 'aria-hidden': 'true' }, `${TICKS[status]} `));
+  if (onRetry) {
+    const button = el('button', { type: 'button', class: 'link-button retry' }, 'Retry');
+    button.addEventListener('click', onRetry);
+    span.append(' ', button);
+  }
+}
+
+/** The "New messages" line above what arrived while the reader was away. */
+export function dividerNode() {
+  return el('li', { class: 'divider', role: 'separator', 'aria-label': 'New messages' },
+    el('span', { 'aria-hidden': 'true' }, 'New messages'));
 }
 
 /** A centred line in a conversation ("Client #1001 left the chat"); `tone` error for problems. */
@@ -94,10 +109,27 @@ function fileBody(file) {
     return el('a', { class: 'image-link', href: file.url, download: file.name, title: file.name },
       el('img', { class: 'image', src: file.url, alt: file.name }));
   }
-  return el('a', { class: 'file', href: file.url, download: file.name },
+  const player = playerTag(file.mime);
+  if (player) {
+    return el('figure', { class: `media ${player}` },
+      el(player, { controls: true, preload: 'metadata', src: file.url, 'aria-label': file.name }),
+      el('figcaption', {}, downloadLink(file, 'media-link')));
+  }
+  return downloadLink(file, 'file');
+}
+
+function downloadLink(file, className) {
+  return el('a', { class: className, href: file.url, download: file.name },
     fileIcon(),
     el('span', { class: 'file-text' }, el('span', { class: 'file-name' }, file.name),
       el('span', { class: 'file-size' }, formatSize(file.size))));
+}
+
+/** 'audio' or 'video' when this browser can play the type inline, else null (a download). */
+function playerTag(mime) {
+  const kind = /^(audio|video)\//.exec(mime)?.[1];
+  if (!kind) return null;
+  return document.createElement(kind).canPlayType(mime) ? kind : null;
 }
 
 function fileIcon() {
@@ -111,8 +143,11 @@ function fileIcon() {
   return svg;
 }
 
-/** A blob: URL for received bytes; only inline image types keep their type, the rest download. */
+/**
+ * A blob: URL for a file's bytes. Types shown inline (raster images, audio and video this browser
+ * plays) keep their type; the rest (SVG, HTML...) become opaque bytes that can only download.
+ */
 export function blobUrl(bytes, mime) {
-  const type = INLINE_IMAGE_TYPES.has(mime) ? mime : 'application/octet-stream';
+  const type = INLINE_IMAGE_TYPES.has(mime) || playerTag(mime) ? mime : 'application/octet-stream';
   return URL.createObjectURL(new Blob([bytes], { type }));
 }

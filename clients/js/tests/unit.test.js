@@ -53,6 +53,44 @@ test('the URL carries the id and the token, and a function URL is asked per atte
   client.close();
 });
 
+test('refusal: a dial that fails before any welcome asks why over HTTP; 400/401/403 stop the redials', async () => {
+  const asked = [];
+  const answer = { status: 401, body: 'the token is for another id' };
+  const fetch = async (url) => {
+    asked.push(url);
+    return { status: answer.status, text: async () => answer.body };
+  };
+  const client = new ParleyClient({ url: 'wss://test', id: 'me', token: 't1', WebSocket: FakeSocket,
+    backoffBaseMs: 1, backoffMaxMs: 4, fetch });
+  const states = events(client, 'state');
+  const before = FakeSocket.made.length;
+  client.connect();
+  await until(() => FakeSocket.made.length > before && FakeSocket.last().onclose);
+  FakeSocket.last().drop();
+  await until(() => states.some((s) => s.refused));
+  assert.deepEqual(asked[0], 'https://test/ws/me?token=t1');
+  assert.deepEqual(states.at(-1), { state: 'offline', code: 401, reason: 'the token is for another id', refused: true });
+  const dials = FakeSocket.made.length;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(FakeSocket.made.length, dials, 'no redial after a refusal');
+
+  // 426 (the server wanted the upgrade) or no answer: an outage, so the client keeps redialing;
+  // after a welcome a failed dial is never asked about
+  answer.status = 426;
+  client.connect();
+  await until(() => FakeSocket.made.length > dials && FakeSocket.last().onclose);
+  FakeSocket.last().drop();
+  await until(() => FakeSocket.made.length > dials + 1 && FakeSocket.last().onmessage);
+  const socket = FakeSocket.last();
+  socket.receive({ type: 'welcome', id: 'me', server_time: 1 });
+  const askedBefore = asked.length;
+  answer.status = 403;
+  await redial(client, socket);
+  assert.equal(asked.length, askedBefore);
+  assert.equal(client.state, 'online');
+  client.close();
+});
+
 test('outbox: a message queued offline is sent on welcome, and its retry keeps the cid', async () => {
   const { client, socket } = await online();
   client.close();
@@ -93,6 +131,39 @@ test('outbox: unavailable is retried with the same cid; inbox_full, bad_request 
   assert.equal(big.state, 'failed');
   assert.equal(big.error, 'too_large');
   client.close();
+});
+
+test('outbox: a failed message keeps the server\'s reason, and retry() re-sends it with its cid', async () => {
+  const { client, socket } = await online();
+  const states = [];
+  client.addEventListener('status', (event) => states.push(event.detail.message.state));
+  const message = client.send('ghost', 'are you there?');
+  const [sent] = socket.frames('msg');
+  socket.receive({ type: 'error', code: 'offline', cid: message.cid, message: 'Client #ghost is not online' });
+  assert.deepEqual([message.state, message.error, message.reason],
+    ['failed', 'offline', 'Client #ghost is not online']);
+  assert.equal(client.retry(message), true);
+  assert.equal(message.state, 'queued');
+  assert.equal(message.error, undefined);
+  assert.deepEqual(socket.frames('msg'), [sent, sent]);
+  assert.equal(client.retry(message), false, 'only a failed message is retried');
+  socket.receive({ type: 'ack', cid: message.cid, mid: 'm1', seq: 1, ts: 5, status: 'delivered' });
+  assert.deepEqual(states, ['failed', 'queued', 'delivered']);
+  const local = client.send('ghost', 'x'.repeat(65537));
+  assert.equal(client.retry(local), false, 'a text too large for the server never entered the outbox');
+  client.close();
+});
+
+test('outbox: failed messages kept for retry are bounded like the queue', () => {
+  const outbox = new Outbox({ maxCount: 2, maxBytes: 100 });
+  for (const cid of ['a', 'b', 'c']) {
+    outbox.add({ cid, state: 'queued' }, cid, 1);
+    outbox.error(cid, 'bad_request', 'no');
+  }
+  assert.equal(outbox.retry('a'), false, 'the oldest was forgotten');
+  assert.equal(outbox.retry('b'), true);
+  assert.equal(outbox.retry('c'), true);
+  assert.deepEqual(outbox.takeUnsent(), ['b', 'c']);
 });
 
 test('outbox: bounded in count and in bytes', () => {

@@ -41,7 +41,8 @@ struct counters {
   counter outbox_peak_bytes;                // the most unsent bytes one connection has held
   counter connections_opened;
   counter http_requests;
-  counter address_refusals;  // connections refused by the per-address limits (429, 503)
+  counter address_refusals;       // connections refused by the per-address limits (429, 503)
+  counter proxy_header_refusals;  // trusted proxies' connections closed for their PROXY header
 
   void count_error(protocol::error_code code) noexcept {
     errors[static_cast<std::size_t>(code)].add();

@@ -30,14 +30,15 @@ struct member {
   online_entry* entry = nullptr;  // its id's entry in the hub while joined; set by the hub
 };
 
-// A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>".
+// A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>", and
+// in a cluster "<start ms hex>-<node tag hex>-<counter hex>".
 class message_id {
  public:
   message_id() = default;
   message_id(std::string_view text);  // at most capacity bytes are kept
   std::string_view view() const { return {data_, size_}; }
   operator std::string_view() const { return view(); }
-  static constexpr std::size_t capacity = 34;  // 16 + 1 + 16 hex digits and room to spare
+  static constexpr std::size_t capacity = 44;  // 16 + 1 + 8 + 1 + 16 hex digits, and room
 
  private:
   friend class hub;
@@ -45,8 +46,16 @@ class message_id {
   std::uint8_t size_ = 0;
 };
 
+// What became of a message handed to route().
+enum class route_result {
+  delivered,    // handed to the recipient's connections (here, or queued to their nodes)
+  offline,      // the recipient has no connection anywhere
+  unreachable,  // its connections are all on other nodes, which cannot be reached now
+};
+
 // Who is online where, and how a frame reaches an id's connections: what chat_connection and
-// the store need of routing. The local hub is one; a clustered router takes its place later.
+// the store need of routing. The hub is the one implementation: alone, or as one node of a
+// cluster when it has a remote_link. "Online" means online anywhere in the cluster.
 // Every method is thread-safe and delivers outside its locks (to sinks, which never block).
 class router {
  public:
@@ -63,18 +72,19 @@ class router {
   // partner gets `left` and every watcher `presence` offline.
   virtual void leave(member& m) = 0;
   // Hands `frame` to every connection of `to` and to the sender's other connections, and makes
-  // the two ids chat partners. False when `to` has no connection (nothing was delivered).
-  virtual bool route(const member& from, std::string_view to,
-                     const protocol::shared_frame& frame) = 0;
+  // the two ids chat partners. Nothing is delivered unless the result is `delivered`.
+  virtual route_result route(const member& from, std::string_view to,
+                             const protocol::shared_frame& frame) = 0;
   // A committed message (protocol-v2): to every connection of `to` when it has any (the two
   // become partners when both are online), and to the sender's other connections in any case.
-  // True when `to` had a connection.
+  // True when `to` had a connection it could reach.
   virtual bool route_stored(const member& from, std::string_view to,
                             const protocol::shared_frame& frame) = 0;
   // Hands `frame` to every connection of `to`; no partnership, no report.
   virtual void notify(std::string_view to, const protocol::shared_frame& frame) = 0;
   // Hands `frame` to every connection of m's id but m itself.
   virtual void notify_others(const member& m, const protocol::shared_frame& frame) = 0;
+  // True when `id` has a connection this node can reach now (its own, or on a reachable node).
   virtual bool online(std::string_view id) const = 0;
   // online(id) of each of `ids`, into `out` (resized), read under one lock: a store's batch.
   virtual void online(std::span<const std::string_view> ids, std::vector<bool>& out) const = 0;
@@ -83,13 +93,14 @@ class router {
   // The online ids `asker` may see with --presence-scope contacts: its id's chat partners (ids
   // it has chatted with while both were connected) and the ids its connection watches.
   virtual online_list who_contacts(const member& asker, std::size_t max_ids) const = 0;
-  // The connections of `id` now (none when it is offline): for the admin API, which describes
-  // or closes them outside the router's lock.
+  // The connections of `id` on this node now: for the admin API, which describes or closes
+  // them outside the router's lock.
   virtual std::vector<std::shared_ptr<sink>> connections_of(std::string_view id) const = 0;
   // Follows the presence of `ids` and sends `m` one `presence` for each, with its state now.
   virtual void watch(member& m, std::span<const std::string_view> ids) = 0;
-  // A message id unique across this server's runs.
+  // A message id unique across this server's runs (and across the nodes of a cluster).
   virtual message_id next_message_id() = 0;
+  // Connections on this node.
   virtual std::size_t connection_count() const = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <variant>
 
+#include "parley/cluster/cluster_link.hpp"
 #include "parley/core/auth_token.hpp"
 #include "parley/core/ban_list.hpp"
 #include "parley/net/ip_limits.hpp"
@@ -33,7 +34,8 @@ struct http_context {
   std::chrono::steady_clock::time_point started;
   std::span<const std::unique_ptr<worker>> workers;  // for /metrics
   ip_limits& addresses;                              // safe from any thread
-  const store::durable_store* store;                  // null without a store
+  const store::durable_store* store;                 // null without a store
+  const cluster::cluster_link* cluster;              // null unless a node of a cluster
   log_throttle& refusal_log;               // bounds the info lines about refused connections
   core::ban_list& bans;                    // ids refused at the upgrade (admin API)
   port_role role = port_role::everything;  // which paths this context's port serves
@@ -44,6 +46,10 @@ struct http_context {
 // included, must arrive within --handshake-timeout or the connection is closed.
 // It takes a slot in its address's limits when made (on its worker's thread) and hands it to
 // the ws_session; a connection refused a slot answers its first request 429 (or 503) and closes.
+// A connection to the main port from a trusted proxy (--trusted-proxies) first reads the PROXY
+// v2 header, within --handshake-timeout, before any TLS or HTTP byte; the client address it
+// carries is then the peer (its slot, logs, the admin API), and a missing or malformed header
+// closes the connection. The ops port (--admin-listen) is not behind the proxy: never read.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   // `peer`: the client's address and port, as accept gave them.
@@ -56,6 +62,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
  private:
   boost::asio::awaitable<void> serve();
   void take_address_slot(const boost::asio::ip::address& address);
+  // Reads the trusted proxy's PROXY v2 header and takes the carried address as the peer; false
+  // (counted and logged, throttled) when the header is missing, malformed or too slow.
+  boost::asio::awaitable<bool> accept_proxy_header();
+  // Counts and logs (throttled) a refused PROXY header; returns false, for accept_proxy_header.
+  bool proxy_refused(std::string_view why);
   // Who may upgrade: the id, per-address, origin, token, upgrade-header and capacity checks, in
   // that order.
   struct admission {
@@ -95,6 +106,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::string peer_;
   ip_limits::slot address_slot_;                      // empty for an exempt (loopback) peer
   std::optional<handshake_refusal> address_refusal_;  // set instead when refused at accept
+  // The trusted proxy's endpoint until its header is read; then, and for others, empty.
+  std::optional<boost::asio::ip::tcp::endpoint> proxy_;
 };
 
 // 401 with `WWW-Authenticate: Bearer`, keeping the connection.

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "parley/cluster/cluster_link.hpp"
 #include "parley/core/hub.hpp"
 #include "parley/net/http_session.hpp"
 #include "parley/net/ip_limits.hpp"
@@ -46,9 +47,13 @@ class server {
 
  private:
   void drain(std::chrono::steady_clock::time_point deadline);
+  void join_cluster();
 
   server_config config_;
   core::hub hub_;
+  // With --cluster-redis: this node's link to the others. Made before the store and the
+  // workers, and destroyed after them, so that every connection's leave still reaches it.
+  std::unique_ptr<cluster::cluster_link> cluster_;
   core::ban_list bans_;  // the admin API's bans, checked at each upgrade
   // Null without a store. Stopped in ~server once the workers are: its answers go to sessions.
   std::unique_ptr<store::durable_store> store_;

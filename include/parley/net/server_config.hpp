@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "parley/cluster/cluster_config.hpp"
 #include "parley/core/chat_connection.hpp"
 #include "parley/store/store_config.hpp"
 
@@ -50,6 +51,11 @@ struct server_config {
   // Loopback peers (127.0.0.0/8, ::1) skip the per-address limits: they are this machine, or a
   // reverse proxy in front where every client shares its address (and the load benchmarks).
   bool ip_limits_on_loopback = false;
+  // Networks of the reverse proxies in front (HAProxy with send-proxy-v2), as ADDRESS/PREFIX.
+  // A connection to the main port from one of them must open with a PROXY protocol v2 header,
+  // whose client address then stands for the peer everywhere (limits, logs, admin API); it is
+  // closed otherwise. Empty: no header is ever read, so no client can claim another address.
+  std::vector<std::string> trusted_proxies;
   std::size_t max_http_body_bytes = 64 * 1024;  // no route takes a body; bounds what is read
   // Empty: no authentication (the local demo). Otherwise every upgrade needs a JWT HS256
   // signed with it, whose `sub` is the path's id (HTTP 401 otherwise).
@@ -76,6 +82,7 @@ struct server_config {
   std::string log_format = "text";  // or "json": one object per line, for log collectors
   core::chat_limits chat;           // who/watch limits; max_text_bytes mirrored from above
   store::store_config store;        // the durable store (protocol-v2)
+  cluster::cluster_config cluster;  // one node of a cluster, with --cluster-redis
 
   // The hard outbox limit actually applied: never less than two of the largest messages
   // (protocol.md), so one big file cannot trip it alone.
@@ -93,7 +100,7 @@ struct server_config {
 inline constexpr std::string_view reloadable_settings[] = {
     "log-level", "tls-cert", "tls-key", "allowed-origins",
     "max-connections", "max-connections-per-ip", "max-new-connections-per-ip", "max-tracked-ips",
-    "ip-limits-on-loopback",
+    "ip-limits-on-loopback", "trusted-proxies",
     "max-messages-per-second", "max-bytes-per-second", "max-rate-strikes",
     "max-outbox-bytes", "outbox-soft-bytes", "outbox-soft-seconds",
     "ping-interval", "ping-timeout", "handshake-timeout", "max-http-header-count"};

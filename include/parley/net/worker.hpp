@@ -16,6 +16,7 @@
 #include "parley/net/poller.hpp"
 #include "parley/net/server_config.hpp"
 #include "parley/net/tls_context.hpp"
+#include "parley/net/trusted_proxies.hpp"
 #include "parley/protocol/client_request.hpp"
 #include "parley/protocol/ws_frame.hpp"
 
@@ -30,10 +31,9 @@ using session_hook =
 // One thread of the server: its io_context, and what its connections share so that an idle
 // connection holds none of it: the readiness poller, the read buffer, the JSON parser, and one
 // timer that drives every session's pings, slow-reader and close deadlines. It keeps its own
-// copy of the settings, the allowed origins and the TLS context, which post_reload() changes on
-// its thread: its sessions read them without locks.
-// Everything but io(), post_close_all(), post_reload() and on_this_thread() is for the worker's
-// own thread.
+// copy of the settings, the allowed origins, the trusted proxies and the TLS context, which
+// post_reload() changes on its thread: its sessions read them without locks. Everything but io(),
+// post_close_all(), post_reload() and on_this_thread() is for the worker's own thread.
 class worker {
  public:
   // `store` is null without a store (protocol version 1); `tls` null without TLS.
@@ -52,6 +52,7 @@ class worker {
 
   const server_config& config() const { return config_; }
   const origin_policy& origins() const { return origins_; }
+  const trusted_proxies& proxies() const { return proxies_; }
   // The TLS context of new connections; null without TLS.
   SSL_CTX* tls() const { return tls_ ? tls_->native() : nullptr; }
   core::hub& hub() { return hub_; }
@@ -99,6 +100,7 @@ class worker {
 
   server_config config_;
   origin_policy origins_;
+  trusted_proxies proxies_;
   std::shared_ptr<const tls_context> tls_;
   core::hub& hub_;
   core::message_store* store_;

@@ -12,7 +12,7 @@ enum class error_code {
   rate_limited,
   offline,  // the recipient has no connection
   forbidden,
-  unavailable,  // the store cannot write (disk full, read-only, unreachable): retry the cid
+  unavailable,  // the store cannot write, or the recipient's node cannot be reached: retry
   inbox_full,   // the recipient holds --max-inbox-messages undelivered messages
 };
 

@@ -48,6 +48,9 @@ class frame {
 
   std::string_view bytes() const noexcept { return {data(), size_}; }
   std::size_t size() const noexcept { return size_; }
+  // What the header says: the opcode, and the payload after it (what crosses to another node).
+  opcode op() const noexcept { return static_cast<opcode>(bytes()[0] & 0x0F); }
+  std::string_view payload() const noexcept;
 
   // The frame whose payload is `parts` one after the other (gathered: a file frame's header
   // and payload are copied once, straight into place).
