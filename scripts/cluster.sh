@@ -85,14 +85,7 @@ read -r redis_url postgres_url services_pids < <(python3 -c 'import json, sys
 s = json.load(open(sys.argv[1]))
 print(s["redis_url"], s["postgres_url"], "%d, %d" % (s["redis_pid"], s["postgres_pid"]))' \
   "$work/services/services.json")
-# TODO(pg-store merge): once --store postgres is on main, always pass it and drop this test.
-if grep -q -- '--postgres-url' <<<"$("$parley" --help)"; then
-  store=(--store postgres --postgres-url "$postgres_url")
-else
-  store=(--store none)
-  echo "cluster.sh: this parley has no --store postgres yet: the nodes keep no history" \
-    "(--store none)" >&2
-fi
+store=(--store postgres --postgres-url "$postgres_url")  # the nodes share one store
 
 # start_node N: node N on a free port (read from its log); its PID appended to pids.
 node_ports=()
