@@ -166,6 +166,8 @@ void register_store_flags(registrar& cli, store::store_config& s) {
   add(cli, "data-dir", s.data_dir, "folder of the sqlite store (made when missing)");
   add(cli, "postgres-url", s.postgres_url,
       "the postgres store's database (libpq URL or key=value string)");
+  // It may carry a password: `parley config print` says whether it is set, not what it is.
+  if (cli.settings) cli.settings->back().secret = true;
   add(cli, "postgres-pool", s.postgres_pool,
       "connections (each with a store thread) of the postgres store")
       ->check(in_range(std::size_t{1}, std::size_t{64}));
