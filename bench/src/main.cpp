@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
     sub->add_flag("--insecure", o.insecure, "wss: do not verify the server's certificate");
     sub->add_option("--host", o.host, "server address, loopback only")->capture_default_str();
     sub->add_option("--port", o.port, "server port")->capture_default_str();
+    sub->add_option("--extra-ports", o.extra_ports,
+                    "more ports of --host (cluster nodes): connection i goes to the i-th of "
+                    "--port and these, round robin (relay pairs i<->i^1 then span two nodes)")
+        ->delimiter(',');
     sub->add_option("--connections,-c", o.connections,
                     "connections (relay: pairs i<->i^1; churn: loops)")
         ->capture_default_str()

@@ -12,6 +12,9 @@ struct bench_options {
   std::string mode;                // relay | idle | churn
   std::string host = "127.0.0.1";  // loopback only: this tool never loads another host
   std::uint16_t port = 8080;
+  // More ports of the same host: connection i goes to the i-th of (port, extra ports...), round
+  // robin, so a relay's pairs i<->i^1 are split over two nodes of a cluster.
+  std::vector<std::uint16_t> extra_ports;
   std::size_t connections = 1000;         // relay: even, in pairs; churn: concurrent loops
   std::size_t window = 16;                // relay closed loop: messages in flight per sender
   double rate = 0;                        // relay open loop: aggregate msg/s; 0 = closed loop

@@ -46,11 +46,18 @@ run_env::run_env(bench_options const& o) : opts(o) {
   std::string& h = target.host_header;
   h.append(host.is_v6() ? "[" : "").append(host.to_string()).append(host.is_v6() ? "]:" : ":");
   h.append(std::to_string(opts.port));
+  if (!opts.tls && (!opts.tls_ca.empty() || opts.insecure))
+    throw std::runtime_error("--tls-ca and --insecure need --url wss://...");
   if (opts.tls) {
     tls = make_client_tls(opts, host);
     target.tls = tls.get();
-  } else if (!opts.tls_ca.empty() || opts.insecure) {
-    throw std::runtime_error("--tls-ca and --insecure need --url wss://...");
+  }
+  targets.push_back(target);
+  for (std::uint16_t port : opts.extra_ports) {
+    server_target more = target;
+    more.endpoint.port(port);
+    more.host_header = h.substr(0, h.rfind(':') + 1) + std::to_string(port);
+    targets.push_back(more);
   }
   if (opts.tls && opts.store_metrics && opts.metrics_url.empty())
     throw std::runtime_error("--store-metrics over wss: pass --metrics-url (plain http only)");

@@ -25,7 +25,11 @@ struct run_env {
   explicit run_env(bench_options const& o);  // throws std::runtime_error on a bad setting
 
   bench_options opts;
-  server_target target;
+  server_target target;                // --port's
+  std::vector<server_target> targets;  // --port's, then --extra-ports'
+  server_target const& target_for(std::size_t index) const {
+    return targets[index % targets.size()];
+  }
   std::unique_ptr<boost::asio::ssl::context> tls;  // wss only: shared by every connection
   std::vector<boost::asio::ip::address> sources;   // empty: let the kernel choose
   std::vector<std::unique_ptr<worker>> workers;
