@@ -98,6 +98,23 @@ async def msg_ack_and_copies(env):
         await c.quiet()
 
 
+async def copy_on_a_node_the_recipient_is_not_on(env):
+    a1 = await env.connect("a1", "alice", env.place.any())
+    a2 = await env.connect("a2", "alice", env.place.other_than(a1.node))
+    b = await env.connect("b", "bob", env.place.other_than(a1.node, a2.node))  # three nodes
+    await env.settle()
+    await a1.send(msg("bob", "one", "c1"))
+    await b.expect("msg", text="one")
+    await a2.expect("msg", text="one")
+    await a1.expect("ack", cid="c1", status="delivered")
+    await b.send(msg("alice", "two", "c2"))
+    await a1.expect("msg", text="two")
+    await a2.expect("msg", text="two")
+    await b.expect("ack", cid="c2", status="delivered")
+    for c in (a1, a2, b):
+        await c.quiet()
+
+
 async def left_only_after_the_last_connection(env):
     a1 = await env.connect("a1", "alice", env.place.any())
     a2 = await env.connect("a2", "alice", env.place.other_than(a1.node))
@@ -209,7 +226,7 @@ async def offline_for_an_id_connected_nowhere(env):
     await a.quiet()
 
 
-SCENARIOS = [msg_ack_and_copies, left_only_after_the_last_connection, who_cluster_wide,
+SCENARIOS = [msg_ack_and_copies, copy_on_a_node_the_recipient_is_not_on, left_only_after_the_last_connection, who_cluster_wide,
              watch_and_presence, typing_across_nodes, binary_files_across_nodes,
              offline_for_an_id_connected_nowhere]
 
