@@ -10,7 +10,7 @@ FROM debian:12-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ make cmake pkgconf ca-certificates libboost1.81-dev libcli11-dev libspdlog-dev \
-      libfmt-dev libssl-dev libsqlite3-dev \
+      libfmt-dev libssl-dev libsqlite3-dev libtomlplusplus-dev libhiredis-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -23,7 +23,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr 
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libssl3 libsqlite3-0 libspdlog1.10-fmt9 libfmt9 curl \
+      libssl3 libsqlite3-0 libspdlog1.10-fmt9 libfmt9 libhiredis0.14 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/parley --no-create-home parley \
  && install -d -o parley -g parley -m 0700 /var/lib/parley

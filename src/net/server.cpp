@@ -28,6 +28,13 @@ server::server(server_config config)
     tls = std::make_shared<tls_context>(config_.tls_certificate_file, config_.tls_key_file);
   }
   config_.chat.max_text_bytes = config_.max_text_bytes;
+  // Every node of a cluster shares one store; SQLite is a file per node. Refused before the
+  // store is opened.
+  if (config_.cluster.enabled() && config_.store.kind == store::store_kind::sqlite) {
+    throw std::runtime_error(
+        "--cluster-redis needs --store postgres or --store none: each node's SQLite file would "
+        "hold a different history");
+  }
   if (config_.store.enabled()) store_ = std::make_unique<store::sqlite_store>(config_.store, hub_);
   unsigned threads = thread_count(config_.threads);
   for (unsigned i = 0; i < threads; ++i) {
