@@ -16,12 +16,20 @@ case "${1:-}" in
   *) exec "$real" "$@" ;;   # a subcommand (token, store, config) or nothing: as it is
 esac
 
+# A node of a cluster refuses the default store, SQLite (a file per node would split the
+# history): without --store (or a config file that may set it) it runs with none, as a
+# cluster without a store does.
+store=(--store none)
+for arg in "$@"; do
+  case "$arg" in --store|--store=*|--config|--config=*) store=() ;; esac
+done
+
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 setpriv --pdeathsig KILL redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
   --dir /tmp --daemonize no </dev/null >/dev/null 2>&1 &
 for _ in $(seq 100); do  # up to 5 s; it answers in a few ms
   if [[ "$(redis-cli -p "$port" ping 2>/dev/null)" == PONG ]]; then
-    exec "$real" --cluster-redis "redis://127.0.0.1:$port" --node-id one-node "$@"
+    exec "$real" --cluster-redis "redis://127.0.0.1:$port" --node-id one-node "${store[@]}" "$@"
   fi
   sleep 0.05
 done
