@@ -9,7 +9,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps clang-14 \
-  libclang-rt-14-dev strace debootstrap systemd dpkg-dev file binutils
+  libclang-rt-14-dev strace debootstrap systemd dpkg-dev file binutils \
+  postgresql-15 redis-server  # tests/services: the real PostgreSQL and Redis the tests start
 
 need_node
 
