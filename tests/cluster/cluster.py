@@ -52,8 +52,9 @@ def parley_binary(args_binary):
 class Node:
     """One parley process. `cluster_flags` empty: a plain single server."""
 
-    def __init__(self, binary, name, log_dir, cluster_flags=()):
+    def __init__(self, binary, name, log_dir, cluster_flags=(), store_flags=("--store", "none")):
         self.binary, self.name, self.cluster_flags = binary, name, list(cluster_flags)
+        self.store_flags = list(store_flags)
         self.log_path = os.path.join(log_dir, f"{name}.log")
         self.proc, self.port, self.log_start = None, 0, 0
 
@@ -61,7 +62,7 @@ class Node:
         log = open(self.log_path, "ab")
         self.log_start = log.tell()
         self.proc = subprocess.Popen(
-            [self.binary, "--host", "127.0.0.1", "--port", "0", "--threads", "2", "--store", "none",
+            [self.binary, "--host", "127.0.0.1", "--port", "0", "--threads", "2", *self.store_flags,
              "--log-level", "info", *self.cluster_flags],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
@@ -136,8 +137,9 @@ class Node:
 class Cluster:
     """Redis and N nodes named n0..n{N-1}, all with the same --node-ttl."""
 
-    def __init__(self, binary, count, node_ttl, directory):
+    def __init__(self, binary, count, node_ttl, directory, store_flags=("--store", "none")):
         self.binary, self.node_ttl, self.dir = binary, node_ttl, directory
+        self.store_flags = store_flags
         # Redis alone: the services' PostgreSQL is not needed by the routing half.
         self.services = Services(os.path.join(directory, "services"), {})
         os.makedirs(self.services.dir)
@@ -146,7 +148,8 @@ class Cluster:
 
     def _node(self, name):
         return Node(self.binary, name, self.dir, [
-            "--cluster-redis", "{redis}", "--node-id", name, "--node-ttl", str(self.node_ttl)])
+            "--cluster-redis", "{redis}", "--node-id", name, "--node-ttl", str(self.node_ttl)],
+            self.store_flags)
 
     def start(self):
         self.services.start_redis()
@@ -208,9 +211,9 @@ def _temp_dir(prefix):
 
 
 @contextlib.contextmanager
-def local_cluster(binary, count=3, node_ttl=2):
+def local_cluster(binary, count=3, node_ttl=2, store_flags=("--store", "none")):
     with _temp_dir("parley-cluster-") as directory:
-        cluster = Cluster(binary, count, node_ttl, directory)
+        cluster = Cluster(binary, count, node_ttl, directory, store_flags)
         try:
             yield cluster.start()
         except BaseException:
@@ -352,7 +355,9 @@ async def wait_who(nodes, ids, timeout=JOIN_SECONDS):
         for probe in probes:
             while True:
                 await probe.send({"type": "who"})
-                who = await probe.expect("who")
+                who = await probe.recv()
+                while who.get("type") != "who":  # with a store, the inbox comes first
+                    who = await probe.recv()
                 seen = set(who["online"]) - names
                 if seen == set(ids) and who["total"] == len(who["online"]):
                     break
