@@ -15,7 +15,7 @@ import random
 import time
 
 from cluster import (JOIN_SECONDS, Client, Placement, binary_frame, local_cluster, run, single_server,
-                     test_args, wait_who)
+                     metric, test_args, wait_who)
 
 NODES = 3
 BURST = 2000
@@ -345,7 +345,13 @@ async def main(args):
             if not args.only or args.only == check.__name__:
                 await check(cluster, rng)
         out = [n.metrics() for n in cluster.nodes]
-        assert all("parley_cluster_" in m for m in out), "no parley_cluster_* families in /metrics"
+        frames = sum(metric(m, "parley_cluster_messages_out_total") for m in out)
+        batches = sum(metric(m, "parley_cluster_batches_out_total") for m in out)
+        received = sum(metric(m, "parley_cluster_messages_in_total") for m in out)
+        assert received == frames, f"forwarded {frames} frames, {received} arrived"
+        assert sum(metric(m, "parley_cluster_bad_batches_total") for m in out) == 0
+        print(f"  /metrics: {frames:.0f} frames forwarded and received in {batches:.0f} publishes "
+              f"({frames / max(batches, 1):.1f} per publish)")
 
 
 if __name__ == "__main__":
