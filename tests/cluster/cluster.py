@@ -52,9 +52,9 @@ def parley_binary(args_binary):
 class Node:
     """One parley process. `cluster_flags` empty: a plain single server."""
 
-    def __init__(self, binary, name, log_dir, cluster_flags=(), store_flags=("--store", "none")):
+    def __init__(self, binary, name, log_dir, cluster_flags=(), node_flags=("--store", "none")):
         self.binary, self.name, self.cluster_flags = binary, name, list(cluster_flags)
-        self.store_flags = list(store_flags)
+        self.node_flags = list(node_flags)
         self.log_path = os.path.join(log_dir, f"{name}.log")
         self.proc, self.port, self.log_start = None, 0, 0
 
@@ -62,7 +62,7 @@ class Node:
         log = open(self.log_path, "ab")
         self.log_start = log.tell()
         self.proc = subprocess.Popen(
-            [self.binary, "--host", "127.0.0.1", "--port", "0", "--threads", "2", *self.store_flags,
+            [self.binary, "--host", "127.0.0.1", "--port", "0", "--threads", "2", *self.node_flags,
              "--log-level", "info", *self.cluster_flags],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         log.close()
@@ -137,9 +137,9 @@ class Node:
 class Cluster:
     """Redis and N nodes named n0..n{N-1}, all with the same --node-ttl."""
 
-    def __init__(self, binary, count, node_ttl, directory, store_flags=("--store", "none")):
+    def __init__(self, binary, count, node_ttl, directory, node_flags=("--store", "none")):
         self.binary, self.node_ttl, self.dir = binary, node_ttl, directory
-        self.store_flags = store_flags
+        self.node_flags = node_flags
         # Redis alone: the services' PostgreSQL is not needed by the routing half.
         self.services = Services(os.path.join(directory, "services"), {})
         os.makedirs(self.services.dir)
@@ -149,7 +149,7 @@ class Cluster:
     def _node(self, name):
         return Node(self.binary, name, self.dir, [
             "--cluster-redis", "{redis}", "--node-id", name, "--node-ttl", str(self.node_ttl)],
-            self.store_flags)
+            self.node_flags)
 
     def start(self):
         self.services.start_redis()
@@ -211,9 +211,9 @@ def _temp_dir(prefix):
 
 
 @contextlib.contextmanager
-def local_cluster(binary, count=3, node_ttl=2, store_flags=("--store", "none")):
+def local_cluster(binary, count=3, node_ttl=2, node_flags=("--store", "none")):
     with _temp_dir("parley-cluster-") as directory:
-        cluster = Cluster(binary, count, node_ttl, directory, store_flags)
+        cluster = Cluster(binary, count, node_ttl, directory, node_flags)
         try:
             yield cluster.start()
         except BaseException:

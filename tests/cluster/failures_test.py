@@ -9,12 +9,17 @@ nodes (seeded), without a store:
   unreachable; an id that connects and one that closes meanwhile are seen right once it is back.
   Then the nodes reconnect by themselves (/healthz redis ok, nodes == N), `who` on each node
   lists everyone, the partner of the id that closed gets `left`, and messages cross nodes again.
+  Redis dropping only the subscriber connections: every node stays up and reconnects.
+- Redis paused (SIGSTOP): past --cluster-max-pending-bytes a cross-node message gets
+  `unavailable`; what was acked before arrives, in order, once Redis runs again.
 - A node stopped with SIGTERM: its ids go offline on the others at once (well under the TTL).
 
     /usr/bin/python3 tests/cluster/failures_test.py --parley build/parley [--seed N] [--node-ttl S]
 """
 import asyncio
+import os
 import random
+import signal
 import subprocess
 import time
 
@@ -24,6 +29,8 @@ NODES = 3
 NODE_TTL = 3  # seconds: short for speed; a live node must miss about 3 heartbeats to be reaped
 TTL_SLACK = 1.0  # a loaded machine's timers and Redis round trips on top of the TTL
 OUTAGE_SECONDS = 2  # Redis stays down this long: the nodes' retries back off to 800 ms meanwhile
+MAX_PENDING_BYTES = 1 << 16  # --cluster-max-pending-bytes: its least value, reached in a few sends
+PAUSE_MESSAGE_BYTES = 8 << 10
 
 
 def msg(to, text, cid):
@@ -134,6 +141,45 @@ async def redis_killed_and_restarted(cluster, rng, _ttl):
     await quiet_then_close(a, b, c, d)
 
 
+async def redis_paused_backlog(cluster, rng, ttl):
+    """Redis stopped (SIGSTOP) for well under the TTL: the connections stay up, but what is sent to
+    other nodes waits unanswered. Past --cluster-max-pending-bytes, a message to an id held only
+    elsewhere gets `unavailable`; what was acked before arrives, in order, once Redis runs again."""
+    x, y = rng.sample(cluster.live(), 2)
+    a = await Client("a", "pat", x).open()
+    a2 = await Client("a2", "pam", x).open()
+    b = await Client("b", "bea", y).open()
+    await wait_who(cluster.live(), {"pat", "pam", "bea"})
+    text = "x" * PAUSE_MESSAGE_BYTES
+    acked, refused = [], None
+    pid = cluster.services.state["redis_pid"]
+    os.kill(pid, signal.SIGSTOP)
+    paused = time.monotonic()
+    try:
+        for i in range(2 * MAX_PENDING_BYTES // PAUSE_MESSAGE_BYTES):
+            await a.send(msg("bea", f"{i}:{text}", f"p{i}"))
+            f = await a.recv()
+            if f["type"] == "error":
+                assert f["code"] == "unavailable" and f["cid"] == f"p{i}", f
+                refused = i
+                break
+            assert f["type"] == "ack" and f["status"] == "delivered", f
+            acked.append(i)
+        await chat(a, a2, "same node, Redis paused", "p-local")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    held = time.monotonic() - paused
+    assert refused is not None, f"no unavailable after {len(acked)} x {PAUSE_MESSAGE_BYTES} B queued"
+    for i in acked:
+        f = await b.expect("msg", **{"from": "pat"})
+        assert f["text"].split(":")[0] == str(i), f"message {i} expected, got {f['text'][:20]}"
+    await chat(a, b, "after the pause", "p-after")
+    print(f"  Redis paused {held:.2f} s with --cluster-max-pending-bytes {MAX_PENDING_BYTES}: "
+          f"{len(acked)} messages of {PAUSE_MESSAGE_BYTES} B queued and acked, the next refused "
+          f"unavailable, a same-node one delivered; the queued ones arrived in order after it")
+    await quiet_then_close(a, a2, b)
+
+
 async def sigterm_of_a_node(cluster, rng, ttl):
     victim_node, *others = rng.sample(cluster.live(), NODES)
     t = await Client("t", "terminated", victim_node).open()
@@ -160,8 +206,10 @@ async def sigterm_of_a_node(cluster, rng, ttl):
 
 async def main(args):
     rng = random.Random(args.seed)
-    with local_cluster(args.parley, NODES, node_ttl=args.node_ttl) as cluster:
-        for check in (kill9_of_a_node, redis_killed_and_restarted, sigterm_of_a_node):
+    flags = ("--store", "none", "--cluster-max-pending-bytes", str(MAX_PENDING_BYTES))
+    with local_cluster(args.parley, NODES, node_ttl=args.node_ttl, node_flags=flags) as cluster:
+        for check in (kill9_of_a_node, redis_killed_and_restarted, redis_paused_backlog,
+                      sigterm_of_a_node):
             if args.only and args.only != check.__name__:
                 continue
             if len(cluster.live()) < NODES:  # a new node joins the running cluster

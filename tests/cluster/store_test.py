@@ -169,7 +169,7 @@ async def main(args):
     rng = random.Random(args.seed)
     with postgres_url(f"cluster_{args.seed % 100000}_{os.getpid()}") as url, \
             local_cluster(args.parley, NODES, node_ttl=args.node_ttl,
-                          store_flags=("--store", "postgres", "--postgres-url", url)) as cluster:
+                          node_flags=("--store", "postgres", "--postgres-url", url)) as cluster:
         for check in (concurrent_exchange, redis_down_stores, kill9_loses_nothing_acked):
             if args.only and args.only != check.__name__:
                 continue
