@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <boost/asio/executor_work_guard.hpp>
@@ -29,7 +30,10 @@ namespace {
 constexpr std::string_view nodes_key = "parley:nodes";       // node id -> last heartbeat (ms)
 constexpr std::string_view ids_prefix = "parley:ids:";       // + node id: the node's ids
 constexpr std::string_view channel_prefix = "parley:node:";  // + node id: its batches
-constexpr auto heartbeat_every = 1s;
+// Heartbeats go every second, or four times per TTL when the TTL is short: a live node then
+// has to miss about three in a row (a loaded machine, a slow Redis) to be taken for dead.
+constexpr auto heartbeat_most = 1s;
+constexpr int heartbeats_per_ttl = 4;
 constexpr auto connect_timeout = 2s;
 constexpr auto first_retry = 100ms;
 constexpr auto last_retry = 2s;     // retries back off to this, so a returning Redis is seen fast
@@ -107,7 +111,7 @@ class cluster_link::engine {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "parley-cluster");
       connect();
-      heartbeat_timer_.expires_after(heartbeat_every);
+      heartbeat_timer_.expires_after(heartbeat_every());
       heartbeat_timer_.async_wait([this](auto ec) { on_heartbeat_timer(ec); });
       io_.run();
     });
@@ -280,15 +284,15 @@ class cluster_link::engine {
   void on_heartbeat_timer(const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     if (stats_.redis_up.load(std::memory_order_relaxed)) heartbeat();
-    heartbeat_timer_.expires_after(heartbeat_every);
+    heartbeat_timer_.expires_after(heartbeat_every());
     heartbeat_timer_.async_wait([this](auto ec) { on_heartbeat_timer(ec); });
   }
 
   void heartbeat() {
     std::uint64_t sequence = ++heartbeats_sent_;
-    // A node is reaped once its last stamp is older than the TTL less one heartbeat: with this
-    // node's next check a heartbeat later, a dead node is noticed within the TTL.
-    auto stale_ms = std::to_string((ttl() - heartbeat_every).count());
+    // A node is reaped once its last stamp is older than the TTL less one heartbeat period: with
+    // this node's next check a period later, a dead node is noticed within the TTL.
+    auto stale_ms = std::to_string((ttl() - heartbeat_every()).count());
     auto expire_ms = std::to_string((ttl() * 3).count());
     std::string_view words[] = {"EVAL",          heartbeat_script, "1",        nodes_key,
                                 config_.node_id, stale_ms,         ids_prefix, expire_ms};
@@ -308,6 +312,10 @@ class cluster_link::engine {
 
   // The first heartbeat after connecting finds this node absent as a matter of course.
   std::uint64_t first_heartbeat_after_up() const { return heartbeats_at_up_; }
+
+  std::chrono::milliseconds heartbeat_every() const {
+    return std::min<std::chrono::milliseconds>(heartbeat_most, ttl() / heartbeats_per_ttl);
+  }
 
   std::chrono::milliseconds ttl() const {
     return std::chrono::milliseconds(static_cast<std::int64_t>(config_.node_ttl_seconds * 1000));

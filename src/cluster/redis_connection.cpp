@@ -61,7 +61,10 @@ struct redis_connection::hooks {
     c.up_ = true;
     c.on_up_();
   }
+  // hiredis calls this from redisAsyncFree too (close() has then cleared ac->data): a close of
+  // our own is no loss to report.
   static void disconnected(const redisAsyncContext* ac, int status) {
+    if (!ac->data) return;
     of(ac->data).lost(status == REDIS_OK ? "closed" : ac->errstr);
   }
   static void replied(redisAsyncContext*, void* reply, void* privdata) {
@@ -124,8 +127,9 @@ void redis_connection::close() {
   up_ = false;
   if (!context_) return;
   redisAsyncContext* ac = context_;
+  // hiredis keeps a disconnect callback once set (setting it again fails) and calls it while
+  // freeing a connected context: without data, hooks::disconnected ignores that call.
   ac->data = nullptr;
-  redisAsyncSetDisconnectCallback(ac, nullptr);
   // Pending replies are called with null; their handlers see the connection as lost.
   redisAsyncFree(ac);  // runs hooks::cleanup
 }

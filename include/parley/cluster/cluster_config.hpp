@@ -11,7 +11,8 @@ struct cluster_config {
   // This node's name, unique in the cluster; empty: "<host name>:<port>" (set at startup).
   std::string node_id;
   // Seconds without a heartbeat after which a node counts as dead and its connections as
-  // closed (the contract's default). Heartbeats go every second, so it must be at least 2.
+  // closed (the contract's default). Heartbeats go every second, or 4 per TTL when that is
+  // shorter; at least 2, so that a live node is not taken for dead for one late heartbeat.
   double node_ttl_seconds = 10;
   // Bytes queued for other nodes and not yet taken by Redis, at most: past it, messages to ids
   // held only elsewhere are refused (`unavailable`) instead of growing memory without end
