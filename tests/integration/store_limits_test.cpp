@@ -72,8 +72,9 @@ TEST_F(StoreUnavailable, a_store_that_cannot_write_answers_unavailable_and_a_ret
   auto health = http_get(port(), "/healthz");
   EXPECT_EQ(health.status, 503) << health.body;
   EXPECT_NE(health.body.find("\"store\":\"unavailable"), std::string::npos) << health.body;
-  if (!peer_mode())
+  if (!peer_mode()) {
     EXPECT_NE(health.body.find("\"status\":\"unavailable\""), std::string::npos) << health.body;
+  }
 
   set_file_size_limit(server().pid(), RLIM_INFINITY);
   auto ack = send_until_not_unavailable(

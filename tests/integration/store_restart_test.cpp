@@ -37,7 +37,9 @@ class StoreRestart : public store_test {
       for (int i = 0; i < 2; ++i) {
         auto f = a->read_json();
         seen.insert(type_of(f));
-        if (type_of(f) == "presence") EXPECT_FALSE(flag(f, "online")) << to_string(f);
+        if (type_of(f) == "presence") {
+          EXPECT_FALSE(flag(f, "online")) << to_string(f);
+        }
       }
       EXPECT_EQ(seen, (std::set<std::string>{"left", "presence"}));
       acks.push_back(send_text(*a, "bob", "three", "c3", "stored"));

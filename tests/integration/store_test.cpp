@@ -166,7 +166,9 @@ void expect_error(ws_client& c, const std::string& code, const std::string& cid)
 void check_message(const chat_frame& f, const std::string& from, const std::string& to,
                    std::int64_t seq) {
   const auto& m = f.head;
-  if (!f.binary) EXPECT_EQ(type_of(m), "msg") << to_string(m);
+  if (!f.binary) {
+    EXPECT_EQ(type_of(m), "msg") << to_string(m);
+  }
   EXPECT_EQ(str(m, "from"), from) << to_string(m);
   EXPECT_EQ(str(m, "to"), to) << to_string(m);
   EXPECT_EQ(integer(m, "seq"), seq) << to_string(m);
