@@ -7,8 +7,8 @@ shard::shard(run_env& env, worker& w, std::size_t first, std::size_t count)
   conns_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     conns_.push_back(std::make_unique<client_connection>(
-        w, *this, static_cast<std::uint32_t>(first + i), env.client_id(first + i), env.target_for(first + i),
-        env.opts.read_buffer));
+        w, *this, static_cast<std::uint32_t>(first + i), env.client_id(first + i),
+        env.target_for(first + i), env.opts.read_buffer));
   }
 }
 

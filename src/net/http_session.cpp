@@ -514,7 +514,8 @@ http::message_generator http_session::metrics(const http_request& request) {
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.set(http::field::cache_control, "no-store");
   response.keep_alive(request.keep_alive());
-  std::string body = render_metrics(context_.workers, worker_.hub(), context_.store, context_.cluster, uptime);
+  std::string body =
+      render_metrics(context_.workers, worker_.hub(), context_.store, context_.cluster, uptime);
   if (request.method() != http::verb::head) response.body() = std::move(body);
   response.prepare_payload();
   return response;

@@ -15,7 +15,7 @@ namespace parley::net {
 // is not null). Safe from any thread: counters are
 // read with relaxed loads.
 std::string render_metrics(std::span<const std::unique_ptr<worker>> workers, const core::hub& hub,
-                           const store::durable_store* store,
-                           const cluster::cluster_link* cluster, double uptime_seconds);
+                           const store::durable_store* store, const cluster::cluster_link* cluster,
+                           double uptime_seconds);
 
 }  // namespace parley::net
