@@ -27,9 +27,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::string_view nodes_key = "parley:nodes";       // node id -> last heartbeat (ms)
-constexpr std::string_view ids_prefix = "parley:ids:";       // + node id: the node's ids
-constexpr std::string_view channel_prefix = "parley:node:";  // + node id: its batches
+constexpr std::string_view nodes_key = "parley:nodes";          // node id -> last heartbeat (ms)
+constexpr std::string_view last_beat_key = "parley:last_beat";  // the last heartbeat of any node
+constexpr std::string_view grace_key = "parley:grace_until";    // no node is reaped before it
+constexpr std::string_view ids_prefix = "parley:ids:";          // + node id: the node's ids
+constexpr std::string_view channel_prefix = "parley:node:";     // + node id: its batches
 // Heartbeats go every second, or four times per TTL when the TTL is short: a live node then
 // has to miss about three in a row (a loaded machine, a slow Redis) to be taken for dead.
 constexpr auto heartbeat_most = 1s;
@@ -44,14 +46,23 @@ constexpr std::size_t ids_per_command = 1000;
 // stamps this node, removes the nodes whose stamp is older than the TTL (and their id sets),
 // keeps this node's id set from outliving it, and answers whether this node had been removed
 // (or Redis lost its data) and which nodes are alive.
+// A gap since anyone's last heartbeat longer than a node may be silent means Redis itself was
+// away (paused, restarted, cut off), not that every node died: then no node is reaped for one
+// TTL, so that each one can stamp again first.
 constexpr std::string_view heartbeat_script = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stale, ttl = tonumber(ARGV[2]), tonumber(ARGV[5])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+redis.call('SET', KEYS[2], now)
+if now - last > stale then redis.call('SET', KEYS[3], now + ttl) end
 local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-for _, node in ipairs(dead) do
-  redis.call('ZREM', KEYS[1], node)
-  redis.call('DEL', ARGV[3] .. node)
+if now >= tonumber(redis.call('GET', KEYS[3]) or '0') then
+  local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - stale)
+  for _, node in ipairs(dead) do
+    redis.call('ZREM', KEYS[1], node)
+    redis.call('DEL', ARGV[3] .. node)
+  end
 end
 redis.call('PEXPIRE', ARGV[3] .. ARGV[1], ARGV[4])
 return {added, redis.call('ZRANGE', KEYS[1], 0, -1)}
@@ -294,8 +305,10 @@ class cluster_link::engine {
     // this node's next check a period later, a dead node is noticed within the TTL.
     auto stale_ms = std::to_string((ttl() - heartbeat_every()).count());
     auto expire_ms = std::to_string((ttl() * 3).count());
-    std::string_view words[] = {"EVAL",          heartbeat_script, "1",        nodes_key,
-                                config_.node_id, stale_ms,         ids_prefix, expire_ms};
+    auto ttl_ms = std::to_string(ttl().count());
+    std::string_view words[] = {"EVAL",    heartbeat_script, "3",      nodes_key,  last_beat_key,
+                                grace_key, config_.node_id,  stale_ms, ids_prefix, expire_ms,
+                                ttl_ms};
     commands_.command(words, [this, sequence, sent = steady::now()](const redisReply* r) {
       if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return;
       auto took = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - sent);
