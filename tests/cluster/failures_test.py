@@ -11,7 +11,8 @@ nodes (seeded), without a store:
   lists everyone, the partner of the id that closed gets `left`, and messages cross nodes again.
   Redis dropping only the subscriber connections: every node stays up and reconnects.
 - Redis paused (SIGSTOP): past --cluster-max-pending-bytes a cross-node message gets
-  `unavailable`; what was acked before arrives, in order, once Redis runs again.
+  `unavailable`; what was acked before arrives, in order, once Redis runs again. Paused past
+  the TTL: no node is reaped (no `left`), since no node died.
 - A node stopped with SIGTERM: its ids go offline on the others at once (well under the TTL).
 
     /usr/bin/python3 tests/cluster/failures_test.py --parley build/parley [--seed N] [--node-ttl S]
@@ -180,6 +181,29 @@ async def redis_paused_backlog(cluster, rng, ttl):
     await quiet_then_close(a, a2, b)
 
 
+async def redis_paused_past_the_ttl(cluster, rng, ttl):
+    """Redis stopped (SIGSTOP) for longer than the TTL: no heartbeat lands meanwhile, but no node
+    died. When Redis runs again the queued heartbeats must not reap each other's nodes: partners
+    get no `left`, every node still counts all, and messages cross nodes again."""
+    x, y = rng.sample(cluster.live(), 2)
+    a = await Client("a", "pia", x).open()
+    b = await Client("b", "ben", y).open()
+    await wait_who(cluster.live(), {"pia", "ben"})
+    await chat(a, b, "before", "q1")
+    pid = cluster.services.state["redis_pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(ttl + 2)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    await a.quiet(ttl + 1)  # a reap would show here as `left ben`
+    nodes = cluster.wait_nodes(NODES)
+    await chat(a, b, "after", "q2")
+    print(f"  Redis paused {ttl + 2} s (TTL {ttl}): no node reaped, no `left`, nodes == {NODES} "
+          f"after {nodes:.2f} s")
+    await quiet_then_close(a, b)
+
+
 async def sigterm_of_a_node(cluster, rng, ttl):
     victim_node, *others = rng.sample(cluster.live(), NODES)
     t = await Client("t", "terminated", victim_node).open()
@@ -209,7 +233,7 @@ async def main(args):
     flags = ("--store", "none", "--cluster-max-pending-bytes", str(MAX_PENDING_BYTES))
     with local_cluster(args.parley, NODES, node_ttl=args.node_ttl, node_flags=flags) as cluster:
         for check in (kill9_of_a_node, redis_killed_and_restarted, redis_paused_backlog,
-                      sigterm_of_a_node):
+                      redis_paused_past_the_ttl, sigterm_of_a_node):
             if args.only and args.only != check.__name__:
                 continue
             if len(cluster.live()) < NODES:  # a new node joins the running cluster
