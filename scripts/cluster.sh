@@ -38,6 +38,7 @@ start_timeout=30         # seconds for a node, or HAProxy's view of every node, 
 stop_timeout=10          # seconds a process has after SIGTERM before SIGKILL
 
 apt_need "${build_packages[@]}" haproxy redis-server postgresql-15 python3 curl
+root_traversable
 # PARLEY_BINARY: a parley built elsewhere (the tests' own); otherwise build/ is brought up to date.
 parley="${PARLEY_BINARY:-}"
 if [ -z "$parley" ]; then

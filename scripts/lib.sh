@@ -27,6 +27,17 @@ need_node() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_need nodejs npm
 }
 
+# root_traversable: PostgreSQL refuses to run as root, so the tests and cluster.sh run it as the
+# `postgres` user, which must be able to traverse `/` to run anything at all. Debian's `/` is
+# mode 755; a root made from a mode-700 temporary folder (a chroot unpacked from `mktemp -d`)
+# is not, and gets Debian's mode back.
+root_traversable() {
+  if [ $(( $(stat -c '%#a' /) & 1 )) -eq 0 ]; then
+    echo "/ is mode $(stat -c %a /): made 755 (Debian's), so the postgres user can run" >&2
+    as_root chmod 755 /
+  fi
+}
+
 # What building the server needs (Debian 12 package names).
 build_packages=(g++ make cmake pkgconf ca-certificates libboost1.81-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libgtest-dev libsqlite3-dev libsystemd-dev

@@ -13,6 +13,7 @@ apt_need "${build_packages[@]}" chromium python3 python3-websockets curl procps 
   python3-yaml postgresql-15 redis-server  # tests/services: the real PostgreSQL and Redis
 
 need_node
+root_traversable
 
 section "build (release, with tests)"
 # -O2 without debug info: the largest compile of the run, and CI's budget is 25 minutes.
