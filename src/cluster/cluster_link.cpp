@@ -317,14 +317,11 @@ class cluster_link::engine {
       std::vector<std::string_view> alive;
       for (std::size_t i = 0; i < names->elements; ++i)
         alive.push_back(text_of(names->element[i]));
-      bool was_removed = r->element[0]->integer == 1 && sequence > first_heartbeat_after_up();
+      bool was_removed = r->element[0]->integer == 1 && sequence > heartbeats_at_up_;
       update_members(alive, sequence);
       if (was_removed) announce();
     });
   }
-
-  // The first heartbeat after connecting finds this node absent as a matter of course.
-  std::uint64_t first_heartbeat_after_up() const { return heartbeats_at_up_; }
 
   std::chrono::milliseconds heartbeat_every() const {
     return std::min<std::chrono::milliseconds>(heartbeat_most, ttl() / heartbeats_per_ttl);
@@ -552,6 +549,7 @@ class cluster_link::engine {
   asio::steady_timer goodbye_timer_;
   std::chrono::milliseconds retry_delay_ = first_retry;
   std::uint64_t heartbeats_sent_ = 0;
+  // The first heartbeat after connecting, which finds this node absent as a matter of course.
   std::uint64_t heartbeats_at_up_ = 0;
   steady::time_point keep_members_until_;
   bool subscribing_ = false;

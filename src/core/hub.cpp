@@ -77,7 +77,7 @@ struct hub::goodbyes {
   }
 };
 
-void hub::came_online(const online_entry& entry, sink_list& watchers) const {
+void hub::add_watchers(const online_entry& entry, sink_list& watchers) const {
   if (auto it = watchers_.find(entry.id); it != watchers_.end()) {
     watchers.insert(watchers.end(), it->second.begin(), it->second.end());
   }
@@ -87,7 +87,7 @@ void hub::went_offline(entry_iterator entry, goodbyes& out) {
   auto& gone = out.ids.emplace_back();
   gone.id = entry->first;
   end_partnerships(entry->second, gone.partners);
-  came_online(entry->second, gone.watchers);  // the same watchers, told the opposite
+  add_watchers(entry->second, gone.watchers);
   online_.erase(entry);
 }
 
@@ -104,7 +104,7 @@ void hub::join(member& m) {
     m.entry = &entry;
     entry.connections.push_back(std::move(self));
     if (entry.connections.size() == 1 && link_) link_->local_presence(m.id, true);
-    if (added) came_online(entry, watchers);
+    if (added) add_watchers(entry, watchers);
   }
   connections_.fetch_add(1, std::memory_order_relaxed);
   if (!watchers.empty()) {
@@ -362,7 +362,7 @@ void hub::remote_presence(node_set node, std::string_view id, bool online) {
       auto [slot, added] = online_.try_emplace(std::string(id));
       if (added) {
         slot->second.id = slot->first;
-        came_online(slot->second, watchers);
+        add_watchers(slot->second, watchers);
       }
       slot->second.nodes |= node;
     } else if (auto found = online_.find(id); found != online_.end()) {

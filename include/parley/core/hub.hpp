@@ -102,8 +102,9 @@ class hub final : public router {
   struct goodbyes;  // who is told that ids went offline, gathered under the lock
 
   void remove_watcher(const member& m);
-  // Caller holds the lock: an entry whose id has just come online everywhere's watchers.
-  void came_online(const online_entry& entry, sink_list& watchers) const;
+  // Caller holds the lock: adds the connections watching `entry`'s id to `watchers` (told when
+  // it comes online or goes offline anywhere).
+  void add_watchers(const online_entry& entry, sink_list& watchers) const;
   // Caller holds the lock: erases the entry of an id with no connection left anywhere, and
   // gathers its partners (to be told `left`) and watchers (presence offline).
   void went_offline(entry_iterator entry, goodbyes& out);
