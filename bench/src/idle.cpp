@@ -25,68 +25,100 @@ class idle_shard final : public shard {
 
 }  // namespace
 
+// The connections open in two equal waves, the server's RSS read before, between and after
+// them: the growth over both waves per connection is what the server holds for them plus what
+// its first handshakes touched once (code pages, tables: a fixed cost); the second wave's
+// growth per connection is the marginal cost of one more idle connection.
 int run_idle(bench_options const& o) {
   run_env env(o);
   std::size_t const t = env.workers.size();
-  std::vector<std::unique_ptr<idle_shard>> shards;
+  std::size_t const half = o.connections / 2;
+  std::vector<std::unique_ptr<idle_shard>> waves[2];
   for (std::size_t s = 0; s < t; ++s) {
-    std::size_t const a = o.connections * s / t, b = o.connections * (s + 1) / t;
-    shards.push_back(std::make_unique<idle_shard>(env, *env.workers[s], a, b - a));
+    for (std::size_t w = 0; w < 2; ++w) {
+      std::size_t const first = w == 0 ? 0 : half, n = w == 0 ? half : o.connections - half;
+      std::size_t const a = first + n * s / t, b = first + n * (s + 1) / t;
+      waves[w].push_back(std::make_unique<idle_shard>(env, *env.workers[s], a, b - a));
+    }
   }
   auto sum = [&](auto member) {
     std::uint64_t n = 0;
-    for (auto& s : shards)
+    for (auto& wave : waves)
+      for (auto& s : wave)
+        n += ((*s).*member).get();
+    return n;
+  };
+  auto wave_sum = [&](std::size_t w, auto member) {
+    std::uint64_t n = 0;
+    for (auto& s : waves[w])
       n += ((*s).*member).get();
     return n;
   };
 
   long long const rss0 = server_rss_bytes(o.server_pid);
+  long long rss_between = -1;
   env.start_workers();
-  double const cpu0 = process_cpu_seconds(), scpu0 = server_cpu_seconds(o.server_pid);
-  std::int64_t const start = now_ns();
-  for (auto& s : shards)
-    s->post_connect_all(o.connect_concurrency / t + 1);
-  bool const done =
-      wait_until([&] { return sum(&shard::opened) + sum(&shard::failed) >= o.connections; },
-                 deadline_after(o.connect_timeout));
-  double const cpu1 = process_cpu_seconds(), scpu1 = server_cpu_seconds(o.server_pid);
-  std::int64_t last = start;
-  for (auto& s : shards)
-    last = std::max(last, s->last_welcome_ns);
+  double cpu = 0, scpu = 0, secs = 0;
+  bool done = true;
+  for (std::size_t w = 0; w < 2; ++w) {
+    double const cpu0 = process_cpu_seconds(), scpu0 = server_cpu_seconds(o.server_pid);
+    std::int64_t const start = now_ns();
+    for (auto& s : waves[w])
+      s->post_connect_all(o.connect_concurrency / t + 1);
+    std::size_t const wanted = waves[w].empty() ? 0 : w == 0 ? half : o.connections - half;
+    done = wait_until(
+               [&] { return wave_sum(w, &shard::opened) + wave_sum(w, &shard::failed) >= wanted; },
+               deadline_after(o.connect_timeout)) &&
+           done;
+    cpu += process_cpu_seconds() - cpu0;
+    scpu += scpu0 >= 0 ? server_cpu_seconds(o.server_pid) - scpu0 : 0;
+    std::int64_t last = start;
+    for (auto& s : waves[w])
+      last = std::max(last, s->last_welcome_ns);
+    secs += static_cast<double>(last - start) / 1e9;
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.settle));
+    if (w == 0) rss_between = server_rss_bytes(o.server_pid);
+  }
   std::uint64_t const opened = sum(&shard::opened);
-  std::this_thread::sleep_for(std::chrono::duration<double>(o.settle));
+  std::uint64_t const opened_second = wave_sum(1, &shard::opened);
   long long const rss1 = server_rss_bytes(o.server_pid);
   if (o.hold > 0) std::this_thread::sleep_for(std::chrono::duration<double>(o.hold));
   std::uint64_t const unexpected = sum(&shard::unexpected);
-  for (auto& s : shards)
-    s->post_close_all();
+  for (auto& wave : waves)
+    for (auto& s : wave)
+      s->post_close_all();
   wait_until([&] { return sum(&shard::closed) + sum(&shard::failed) >= o.connections; },
              deadline_after(5));
   env.stop_workers();
 
-  double const secs = static_cast<double>(last - start) / 1e9;
+  auto per_connection = [](long long before, long long after, std::uint64_t n) {
+    return n > 0 && before >= 0 && after >= 0
+               ? static_cast<double>(after - before) / static_cast<double>(n)
+               : -1.0;
+  };
   auto report = report_header(o);
   report["opened"] = opened;
   report["failed"] = sum(&shard::failed);
   report["connect_seconds"] = secs;
   report["connects_per_s"] = secs > 0 ? static_cast<double>(opened) / secs : 0.0;
-  report["client_cpu"] = secs > 0 ? (cpu1 - cpu0) / secs : 0.0;
+  report["client_cpu"] = secs > 0 ? cpu / secs : 0.0;
   if (o.server_pid > 0) {
-    report["server_cpu"] = secs > 0 && scpu0 >= 0 ? (scpu1 - scpu0) / secs : -1.0;
+    report["server_cpu"] = secs > 0 ? scpu / secs : -1.0;
     report["server_rss_before_bytes"] = rss0;
+    report["server_rss_between_waves_bytes"] = rss_between;
     report["server_rss_after_bytes"] = rss1;
-    report["server_rss_per_connection_bytes"] =
-        opened > 0 && rss0 >= 0 && rss1 >= 0
-            ? static_cast<double>(rss1 - rss0) / static_cast<double>(opened)
-            : -1.0;
+    report["server_rss_per_connection_bytes"] = per_connection(rss0, rss1, opened);
+    report["server_rss_marginal_per_connection_bytes"] =
+        per_connection(rss_between, rss1, opened_second);
   }
   report["hold_s"] = o.hold;
   report["unexpected_closes"] = unexpected;
   bool const ok = done && opened == o.connections && unexpected == 0;
   report["ok"] = ok;
   std::string why;
-  for (auto& s : shards)
-    if (why.empty()) why = s->first_failure;
+  for (auto& wave : waves)
+    for (auto& s : wave)
+      if (why.empty()) why = s->first_failure;
   if (!why.empty()) report["first_error"] = why;
   print_report(report, o.json);
   return ok ? 0 : (opened == 0 ? 2 : 1);
