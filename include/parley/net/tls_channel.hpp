@@ -11,6 +11,10 @@ namespace parley::net {
 // through put_input() and plaintext comes out of read(); plaintext goes in through write() and
 // the ciphertext to send comes out of output(). The handshake runs inside read(), so the first
 // read() calls produce no plaintext but handshake bytes in output().
+//
+// OpenSSL reads and writes through a BIO of the channel's own (not two memory BIOs): ciphertext
+// is copied once on each side, and an idle connection holds no buffer at all, since input and
+// output are given back as soon as they are used up. One thread at a time (the connection's).
 class tls_channel {
  public:
   enum class status { ok, need_input, closed, failed };
@@ -40,15 +44,18 @@ class tls_channel {
   // Decrypted bytes that read() returns without new input.
   bool has_plaintext() const { return SSL_pending(ssl_) > 0; }
   // Received bytes not yet decrypted (possibly only part of a record).
-  bool has_undecrypted_input() const { return BIO_ctrl_pending(network_in_) > 0; }
+  bool has_undecrypted_input() const { return input_read_ < input_.size(); }
 
  private:
-  void collect_output();
+  friend struct channel_bio;
+  // The BIO's two ends: OpenSSL takes ciphertext from input_ and appends it to output_.
+  int take_input(char* out, int size);
+  void append_output(const char* data, int size);
 
   SSL* ssl_;
-  BIO* network_in_;   // owned by ssl_
-  BIO* network_out_;  // owned by ssl_
-  std::string output_;
+  std::string input_;  // received ciphertext; input_read_ bytes of it are already taken
+  std::size_t input_read_ = 0;
+  std::string output_;  // ciphertext to send; output_sent_ bytes of it are already sent
   std::size_t output_sent_ = 0;
 };
 
