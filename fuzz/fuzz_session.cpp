@@ -79,10 +79,8 @@ class checking_sink final : public core::sink {
 // What ws_session does with reader events, minus the socket.
 class session final : public protocol::ws_reader_handler {
  public:
-  session(core::hub& hub, protocol::request_parser& parser, const core::chat_limits& limits,
-          core::counters& stats)
-      : out(std::make_shared<checking_sink>()),
-        chat(hub, nullptr, "1001", *out, parser, limits, stats) {}
+  explicit session(const core::chat_services& services)
+      : out(std::make_shared<checking_sink>()), chat(services, "1001", *out) {}
 
   void on_text(std::string_view payload) override {
     if (!closing) chat.on_text(payload);
@@ -125,12 +123,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The partner, online as "6001", and the session under test as "1001".
   auto partner_sink = std::make_shared<checking_sink>();
-  core::chat_connection partner(hub, nullptr, "6001", *partner_sink, parser, limits, stats);
-  partner.open(partner_sink);
-  session s(hub, parser, limits, stats);
-  s.chat.open(s.out);
+  const core::chat_services services{hub, nullptr, parser, limits, stats};
+  core::chat_connection partner(services, "6001", *partner_sink);
+  partner.open();
+  session s(services);
+  s.chat.open();
 
-  protocol::ws_reader reader({limits.max_text_bytes, 7000, 64});
+  const protocol::ws_reader_limits reader_limits{limits.max_text_bytes, 7000, 64};
+  protocol::ws_reader reader(reader_limits);
   std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::uint32_t state = data[0] * 2654435761u + 7;
   std::string pending;

@@ -11,37 +11,28 @@ namespace parley::core {
 
 using namespace parley::protocol;
 
-chat_connection::chat_connection(router& router, message_store* store, std::string id, sink& self,
-                                 request_parser& parser, const chat_limits& limits, counters& stats)
-    : router_(router),
-      store_(store),
-      member_{std::move(id), &self, {}, {}, false},
-      parser_(parser),
-      limits_(limits),
-      stats_(stats),
-      messages_(limits.max_messages_per_second, 2 * limits.max_messages_per_second),
-      bytes_(limits.max_bytes_per_second, 2 * limits.max_bytes_per_second) {}
+chat_connection::chat_connection(const chat_services& services, std::string id, sink& self)
+    : services_(services), member_{std::move(id), &self} {}
 
 chat_connection::~chat_connection() {
   close();
 }
 
-void chat_connection::open(std::weak_ptr<sink> self_ref) {
-  member_.self_ref = std::move(self_ref);
+void chat_connection::open() {
   std::optional<std::string_view> epoch;
-  if (store_) epoch = store_->epoch();
+  if (services_.store) epoch = services_.store->epoch();
   reply(welcome_frame(member_.id, unix_millis(), epoch));
-  router_.join(member_);
-  if (store_) store_->push_inbox(store_request());
+  services_.routes.join(member_);
+  if (services_.store) services_.store->push_inbox(store_request());
 }
 
 void chat_connection::close() {
-  router_.leave(member_);
+  services_.routes.leave(member_);
 }
 
 store_client chat_connection::store_request() {
   ++store_pending_;
-  return {member_.self_ref.lock(), &member_};
+  return {member_.self->weak_from_this().lock(), &member_};
 }
 
 namespace {
@@ -58,13 +49,13 @@ void chat_connection::store_send(std::string_view to, optional_cid cid, outgoing
   }
   message.to = to;
   message.cid = owned(cid);
-  store_->send(store_request(), std::move(message));
+  services_.store->send(store_request(), std::move(message));
 }
 
 bool chat_connection::admit(std::size_t size, const moment& at) {
-  auto now_ns = at.steady_ns;
-  // The byte bucket is only charged for messages the message bucket lets through.
-  if (messages_.try_take(now_ns) && bytes_.try_take(now_ns, static_cast<double>(size))) {
+  const chat_limits& limits = services_.limits;
+  if (budget_.try_take(at.steady_ns, static_cast<double>(size),
+                       {limits.max_messages_per_second, limits.max_bytes_per_second})) {
     strikes_ = 0;
     return true;
   }
@@ -74,18 +65,18 @@ bool chat_connection::admit(std::size_t size, const moment& at) {
 }
 
 void chat_connection::on_text(std::string_view frame, const moment& at) {
-  if (admit(frame.size(), at)) handle(parser_.parse_text(frame), at);
+  if (admit(frame.size(), at)) handle(services_.parser.parse_text(frame), at);
 }
 
 void chat_connection::on_binary(std::string_view frame, const moment& at) {
-  if (admit(frame.size(), at)) handle(parser_.parse_binary(frame), at);
+  if (admit(frame.size(), at)) handle(services_.parser.parse_binary(frame), at);
 }
 
 void chat_connection::on_text_too_large(std::size_t size, const moment& at) {
   if (!admit(size, at)) return;
   reply_error(error_code::too_large, std::nullopt,
               "text message of " + std::to_string(size) + " bytes is over the limit of " +
-                  std::to_string(limits_.max_text_bytes));
+                  std::to_string(services_.limits.max_text_bytes));
 }
 
 void chat_connection::handle(const request& request, const moment& at) {
@@ -98,14 +89,14 @@ void chat_connection::handle(const request_error& error, const moment&) {
 
 void chat_connection::reply_error(error_code code, optional_cid cid, std::string_view message,
                                   optional_cid to) {
-  stats_.count_error(code);
+  services_.stats.count_error(code);
   reply(error_frame(code, cid, message, to));
 }
 
 template <typename Build>
 void chat_connection::route(std::string_view to, optional_cid cid, std::int64_t ts, Build build) {
-  message_id mid = router_.next_message_id();
-  switch (router_.route(member_, to, build(mid, ts))) {
+  message_id mid = services_.routes.next_message_id();
+  switch (services_.routes.route(member_, to, build(mid, ts))) {
     case route_result::delivered:
       break;
     case route_result::offline:
@@ -120,14 +111,14 @@ void chat_connection::route(std::string_view to, optional_cid cid, std::int64_t 
 }
 
 void chat_connection::handle(const msg_request& msg, const moment& at) {
-  if (store_) return store_send(msg.to, msg.cid, {.body = std::string(msg.text)});
+  if (services_.store) return store_send(msg.to, msg.cid, {.body = std::string(msg.text)});
   route(msg.to, msg.cid, at.unix_ms, [&](std::string_view mid, std::int64_t ts) {
     return chat_message_frame(member_.id, msg.to, msg.text, mid, ts);
   });
 }
 
 void chat_connection::handle(const file_request& file, const moment& at) {
-  if (store_) {
+  if (services_.store) {
     return store_send(file.to, file.cid,
                       {.binary = true,
                        .body = std::string(file.payload),
@@ -141,12 +132,12 @@ void chat_connection::handle(const file_request& file, const moment& at) {
 
 void chat_connection::handle(const who_request& who, const moment&) {
   router::online_list list{{}, 0};
-  switch (limits_.presence) {
+  switch (services_.limits.presence) {
     case presence_scope::all:
-      list = router_.who(limits_.max_who_ids);
+      list = services_.routes.who(services_.limits.max_who_ids);
       break;
     case presence_scope::contacts:
-      list = router_.who_contacts(member_, limits_.max_who_ids);
+      list = services_.routes.who_contacts(member_, services_.limits.max_who_ids);
       break;
     case presence_scope::off:
       break;
@@ -161,16 +152,16 @@ void chat_connection::handle(const watch_request& watch, const moment&) {
     added +=
         std::find(member_.watching.begin(), member_.watching.end(), id) == member_.watching.end();
   }
-  if (member_.watching.size() + added > limits_.max_watched_ids) {
-    return reply_error(
-        error_code::bad_request, watch.cid,
-        "a connection watches at most " + std::to_string(limits_.max_watched_ids) + " ids");
+  if (member_.watching.size() + added > services_.limits.max_watched_ids) {
+    return reply_error(error_code::bad_request, watch.cid,
+                       "a connection watches at most " +
+                           std::to_string(services_.limits.max_watched_ids) + " ids");
   }
-  router_.watch(member_, watch.ids);
+  services_.routes.watch(member_, watch.ids);
 }
 
 void chat_connection::handle(const typing_request& typing, const moment&) {
-  router_.notify(typing.to, typing_frame(member_.id));
+  services_.routes.notify(typing.to, typing_frame(member_.id));
 }
 
 void chat_connection::handle(const ping_request& ping, const moment& at) {
@@ -179,17 +170,17 @@ void chat_connection::handle(const ping_request& ping, const moment& at) {
 
 // The store's requests reach the parser only when a store is on (request_limits).
 void chat_connection::handle(const read_request& read, const moment&) {
-  store_->read(store_request(), std::string(read.with), read.seq, owned(read.cid));
+  services_.store->read(store_request(), std::string(read.with), read.seq, owned(read.cid));
 }
 
 void chat_connection::handle(const history_request& history, const moment&) {
-  store_->history(store_request(), {std::string(history.with), history.before, history.after,
-                                    history.limit, owned(history.cid)});
+  services_.store->history(store_request(), {std::string(history.with), history.before,
+                                             history.after, history.limit, owned(history.cid)});
 }
 
 void chat_connection::handle(const conversations_request& conversations, const moment&) {
-  store_->conversations(store_request(),
-                        {conversations.limit, conversations.before_ts, owned(conversations.cid)});
+  services_.store->conversations(
+      store_request(), {conversations.limit, conversations.before_ts, owned(conversations.cid)});
 }
 
 }  // namespace parley::core

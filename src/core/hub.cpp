@@ -95,7 +95,7 @@ void hub::join(member& m) {
   sink_list watchers;
   {
     std::lock_guard lock(mutex_);
-    auto self = m.self_ref.lock();
+    auto self = m.self->weak_from_this().lock();
     if (m.joined || !self) return;
     m.joined = true;
     auto [slot, added] = online_.try_emplace(m.id);
@@ -320,7 +320,7 @@ void hub::watch(member& m, std::span<const std::string_view> ids) {
     for (std::size_t i = 0; i < ids.size(); ++i) {
       std::string_view id = ids[i];
       if (std::find(m.watching.begin(), m.watching.end(), id) == m.watching.end()) {
-        if (auto self = m.self_ref.lock()) {
+        if (auto self = m.self->weak_from_this().lock()) {
           m.watching.emplace_back(id);
           watchers_[std::string(id)].push_back(std::move(self));
         }

@@ -85,7 +85,7 @@ void worker::tick() {
   auto now = std::chrono::steady_clock::now();
   // A session may unlink itself inside tick(): step past it first.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    auto session = (it++)->shared_from_this();
+    auto session = (it++)->shared_self();
     session->tick(now);
   }
 }
@@ -131,7 +131,7 @@ void worker::drain_mailbox() {
 
 void worker::abandon_sessions() {
   while (!sessions_.empty()) {
-    auto session = sessions_.front().shared_from_this();
+    auto session = sessions_.front().shared_self();
     session->abandon();
   }
 }
@@ -149,7 +149,7 @@ void worker::post_reload(const server_config& next, std::shared_ptr<const tls_co
 void worker::post_close_all() {
   boost::asio::post(io_, [this] {
     for (auto it = sessions_.begin(); it != sessions_.end();) {
-      auto session = (it++)->shared_from_this();
+      auto session = (it++)->shared_self();
       session->close(protocol::close_code::going_away, "server shutting down");
     }
   });

@@ -57,10 +57,8 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       transport_(std::move(stream)),
       peer_(std::move(peer)),
       address_slot_(std::move(address_slot)),
-      reader_({owner.config().max_text_bytes, owner.config().max_binary_bytes,
-               owner.config().max_message_fragments}),
-      chat_(owner.hub(), owner.store(), std::move(id), *this, owner.parser(), owner.config().chat,
-            owner.stats()),
+      reader_(owner.reader_limits()),
+      chat_(owner.chat_services(), std::move(id), *this),
       partial_(std::move(received)),
       liveness_(token_expires_at) {}
 
@@ -69,7 +67,7 @@ ws_session::~ws_session() = default;
 void ws_session::start() {
   boost::system::error_code ignored;
   transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-  self_ = shared_from_this();
+  self_ = shared_self();
   worker_.add(*this);
   liveness_.start(clock::now());
   opened_ms_ = steady_millis_low();
@@ -77,7 +75,7 @@ void ws_session::start() {
   if (spdlog::should_log(spdlog::level::info)) {
     core::log_event("connect").text("id", chat_.id()).text("peer", peer_).log(spdlog::level::info);
   }
-  chat_.open(weak_from_this());
+  chat_.open();
   if (!partial_.empty()) {
     std::string received = std::move(partial_);
     partial_ = std::string();
@@ -95,11 +93,11 @@ void ws_session::start() {
 
 void ws_session::deliver(protocol::shared_frame frame) {
   if (worker_.on_this_thread()) return enqueue(std::move(frame));
-  worker_.post_to(shared_from_this(), std::move(frame), false);
+  worker_.post_to(shared_self(), std::move(frame), false);
 }
 
 void ws_session::store_done(protocol::shared_frame last) {
-  if (!worker_.on_this_thread()) return worker_.post_to(shared_from_this(), std::move(last), true);
+  if (!worker_.on_this_thread()) return worker_.post_to(shared_self(), std::move(last), true);
   take_mail(std::move(last), true);
 }
 
@@ -145,7 +143,7 @@ void ws_session::on_readable(bool to_the_end) {
 }
 
 void ws_session::read_soon(bool to_the_end) {
-  asio::post(worker_.io(), [self = shared_from_this(), to_the_end] {
+  asio::post(worker_.io(), [self = shared_self(), to_the_end] {
     if (!self->close_.finished()) self->on_readable(to_the_end);
   });
 }
@@ -256,7 +254,7 @@ void ws_session::enqueue(protocol::shared_frame frame) {
 void ws_session::schedule_flush() {
   if (flush_pending_ || waiting_writable_) return;
   flush_pending_ = true;
-  worker_.flush_soon(shared_from_this());
+  worker_.flush_soon(shared_self());
 }
 
 void ws_session::flush() {
@@ -297,7 +295,7 @@ core::sink::description ws_session::describe() const {
 }
 
 void ws_session::request_close(close_code code, std::string_view reason) {
-  asio::post(worker_.io(), [self = shared_from_this(), code, reason = std::string(reason)] {
+  asio::post(worker_.io(), [self = shared_self(), code, reason = std::string(reason)] {
     self->close(code, reason);
   });
 }

@@ -86,7 +86,7 @@ ws_reader::parse ws_reader::parse_header(const unsigned char* p, std::size_t siz
 bool ws_reader::over_message_limits(opcode op, std::uint64_t length) const noexcept {
   if (length > limits_.max_message_bytes) return true;
   if (op != opcode::continuation || !fragmented_) return false;
-  return fragments_.size() + length > limits_.max_message_bytes ||
+  return fragments_->size() + length > limits_.max_message_bytes ||
          fragment_count_ >= limits_.max_fragments;
 }
 
@@ -136,19 +136,19 @@ void ws_reader::handle_data(const header& h, std::string_view payload, ws_reader
     fragmented_ = h.op;
     fragment_utf8_.reset();
     fragment_count_ = 0;
+    fragments_ = std::make_unique<std::string>();
   }
   ++fragment_count_;
   if (*fragmented_ == opcode::text && !fragment_utf8_.feed(payload)) {
     return fail(close_code::invalid_payload);  // fail fast, inside the message
   }
-  fragments_.append(payload);
+  fragments_->append(payload);
   if (!h.fin) return;
   opcode op = *fragmented_;
   fragmented_.reset();
   if (op == opcode::text && !fragment_utf8_.complete()) return fail(close_code::invalid_payload);
-  std::string message = std::move(fragments_);
-  fragments_ = std::string();
-  deliver_message(op, message, handler);
+  std::unique_ptr<std::string> message = std::move(fragments_);
+  deliver_message(op, *message, handler);
 }
 
 void ws_reader::deliver_message(opcode op, std::string_view payload, ws_reader_handler& handler) {

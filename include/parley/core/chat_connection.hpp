@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,21 +29,29 @@ struct chat_limits {
   presence_scope presence = presence_scope::all;
 };
 
+// What every connection of one thread shares, held by the connections by reference: one pointer
+// each instead of five (an idle connection's bytes are one of the server's figures).
+struct chat_services {
+  router& routes;
+  message_store* store;  // null without a store (protocol version 1 exactly)
+  protocol::request_parser& parser;
+  const chat_limits& limits;
+  counters& stats;
+};
+
 // The chat protocol of one connection, with no I/O: turns the client's messages into router and
 // store calls and replies. Its caller (the connection's own thread) calls one method at a time.
 // With a store, messages and the store's requests wait for their answers off this thread; the
 // answers come back through the connection's sink.
 class chat_connection {
  public:
-  // `self` is the connection's sink, which owns this object. `store` is null without a store
-  // (protocol version 1 exactly).
-  chat_connection(router& router, message_store* store, std::string id, sink& self,
-                  protocol::request_parser& parser, const chat_limits& limits, counters& stats);
+  // `self` is the connection's sink, which owns this object; `services` outlives it.
+  chat_connection(const chat_services& services, std::string id, sink& self);
   ~chat_connection();
 
-  // Sends `welcome`, then joins the router, which holds `self_ref` until close(), and asks the
-  // store for the inbox. First call.
-  void open(std::weak_ptr<sink> self_ref);
+  // Sends `welcome`, then joins the router, which holds the sink until close(), and asks the
+  // store for the inbox. First call; the sink must be owned by a shared_ptr by then.
+  void open();
   // Requests sent to the store and not answered yet: replies to them are still to come.
   std::size_t store_pending() const { return store_pending_; }
   // The store answered one request (sink::store_done, on the connection's thread).
@@ -55,7 +64,7 @@ class chat_connection {
   void on_text_too_large(std::size_t size, const moment& at = moment::now());
   // True once the client has gone on sending over its rate for max_rate_strikes messages in a
   // row: its connection is to be closed with 1008.
-  bool abusive() const { return strikes_ >= limits_.max_rate_strikes; }
+  bool abusive() const { return strikes_ >= services_.limits.max_rate_strikes; }
   // Leaves the hub (partners get `left`); idempotent.
   void close();
 
@@ -86,16 +95,11 @@ class chat_connection {
   void reply_error(protocol::error_code code, protocol::optional_cid cid, std::string_view message,
                    protocol::optional_cid to = std::nullopt);
 
-  router& router_;
-  message_store* store_;
+  const chat_services& services_;
   member member_;
-  protocol::request_parser& parser_;
-  const chat_limits& limits_;
-  counters& stats_;
-  token_bucket messages_;
-  token_bucket bytes_;
-  std::size_t strikes_ = 0;
-  std::size_t store_pending_ = 0;
+  message_budget budget_;
+  std::uint32_t strikes_ = 0;
+  std::uint32_t store_pending_ = 0;
 };
 
 }  // namespace parley::core

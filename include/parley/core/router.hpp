@@ -19,12 +19,15 @@ struct online_entry;
 enum class presence_scope { all, contacts, off };
 
 // One connection's place in the router, owned by the connection. The router holds a strong
-// reference to the sink from join() to leave() (taken from `self_ref`), so that it can deliver
-// outside its lock; the connection itself never holds one, so nothing keeps it alive in a cycle.
+// reference to the sink from join() to leave() (taken from the sink's weak_from_this()), so that
+// it can deliver outside its lock; the connection itself never holds one, so nothing keeps it
+// alive in a cycle.
 struct member {
+  member() = default;
+  member(std::string id, sink* self) : id(std::move(id)), self(self) {}
+
   std::string id;
   sink* self = nullptr;               // the connection's own sink: identity and replies
-  std::weak_ptr<sink> self_ref;       // set before join()
   std::vector<std::string> watching;  // ids whose presence it follows
   bool joined = false;
   online_entry* entry = nullptr;  // its id's entry in the hub while joined; set by the hub

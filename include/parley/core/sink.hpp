@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,7 +12,10 @@ namespace parley::core {
 // sink may be called from any thread and never blocks: it queues the frame for its connection
 // (or drops it once the connection is closing), so the hub can deliver without holding its lock.
 // Calls from one thread reach the connection in the order made.
-class sink {
+//
+// A sink lives in a shared_ptr: the router and the store take their strong references from
+// weak_from_this(), so a connection holds no reference to itself beyond the one this base keeps.
+class sink : public std::enable_shared_from_this<sink> {
  public:
   // What an operator sees of one connection (the admin API).
   struct description {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "parley/core/chat_connection.hpp"
 #include "parley/core/clock.hpp"
 #include "parley/core/counters.hpp"
 #include "parley/core/hub.hpp"
@@ -19,6 +20,7 @@
 #include "parley/net/trusted_proxies.hpp"
 #include "parley/protocol/client_request.hpp"
 #include "parley/protocol/ws_frame.hpp"
+#include "parley/protocol/ws_reader.hpp"
 
 namespace parley::net {
 
@@ -60,6 +62,10 @@ class worker {
   protocol::request_parser& parser() { return parser_; }
   core::counters& stats() { return stats_; }
   const core::counters& stats() const { return stats_; }
+  // The hub, store, parser, limits and counters, as the chat connections hold them.
+  const core::chat_services& chat_services() const { return chat_services_; }
+  // The frame limits (not reloadable), as the sessions' readers hold them.
+  const protocol::ws_reader_limits& reader_limits() const { return reader_limits_; }
   char* read_buffer() { return read_buffer_.data(); }
   std::size_t read_buffer_size() const { return read_buffer_.size(); }
   const protocol::shared_frame& ping_frame() const { return ping_frame_; }
@@ -111,6 +117,9 @@ class worker {
   std::vector<char> read_buffer_;
   protocol::request_parser parser_;
   core::counters stats_;
+  core::chat_services chat_services_{hub_, store_, parser_, config_.chat, stats_};
+  const protocol::ws_reader_limits reader_limits_{config_.max_text_bytes, config_.max_binary_bytes,
+                                                  config_.max_message_fragments};
   protocol::shared_frame ping_frame_;
   core::moment read_time_{};
   session_list sessions_;

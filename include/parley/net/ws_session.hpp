@@ -36,8 +36,7 @@ namespace parley::net {
 class ws_session final : public core::sink,
                          public protocol::ws_reader_handler,
                          public poller::client,
-                         public session_hook,
-                         public std::enable_shared_from_this<ws_session> {
+                         public session_hook {
  public:
   using clock = std::chrono::steady_clock;
 
@@ -51,6 +50,10 @@ class ws_session final : public core::sink,
              std::optional<std::int64_t> token_expires_at = std::nullopt);
   ~ws_session() override;
 
+  // The session's owner, from the shared_ptr it lives in (sink's enable_shared_from_this).
+  std::shared_ptr<ws_session> shared_self() {
+    return std::static_pointer_cast<ws_session>(shared_from_this());
+  }
   // Sends the welcome, joins the hub and starts reading. On the worker's thread.
   void start();
   void deliver(protocol::shared_frame frame) override;

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,9 +36,13 @@ struct ws_reader_limits {
 // The server side of RFC 6455 framing, with no I/O: parses client frames from a byte buffer,
 // unmasks them in place, joins fragments, checks UTF-8 and the limits. After a violation it
 // stops and failure() gives the close code to send; after a close frame it stops too.
+//
+// One per connection, so it holds little: its limits by reference (they outlive it), and a
+// fragmented message's bytes only while one is in progress.
 class ws_reader {
  public:
-  explicit ws_reader(ws_reader_limits limits) : limits_(limits) {}
+  explicit ws_reader(const ws_reader_limits& limits) : limits_(limits) {}
+  explicit ws_reader(ws_reader_limits&&) = delete;  // the limits must outlive the reader
 
   // Handles every complete frame at the front of `data` and returns how many bytes it used;
   // the caller keeps the rest and calls again with more bytes appended.
@@ -69,14 +74,14 @@ class ws_reader {
   void deliver_message(opcode op, std::string_view payload, ws_reader_handler& handler);
   void fail(close_code code) noexcept { failure_ = code; }
 
-  ws_reader_limits limits_;
+  const ws_reader_limits& limits_;
   std::optional<close_code> failure_;
   bool closed_ = false;
   // A fragmented message in progress: its opcode, the fragments so far and how many.
   std::optional<opcode> fragmented_;
-  std::string fragments_;
-  std::size_t fragment_count_ = 0;
   utf8_validator fragment_utf8_;
+  std::uint32_t fragment_count_ = 0;
+  std::unique_ptr<std::string> fragments_;  // set while fragmented_ is
   std::size_t next_frame_size_ = 0;
 };
 

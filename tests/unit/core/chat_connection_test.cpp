@@ -21,11 +21,9 @@ using json_list = std::vector<boost::json::object>;
 // A client: its connection object and the sink that records what it is sent. (In the server
 // the sink owns the connection; here both live side by side.)
 struct client {
-  client(hub& h, const std::string& id, protocol::request_parser& parser, const chat_limits& limits,
-         counters& stats)
-      : out(std::make_shared<recording_sink>()),
-        conn(h, nullptr, id, *out, parser, limits, stats) {}
-  void open() { conn.open(out); }
+  client(const chat_services& services, const std::string& id)
+      : out(std::make_shared<recording_sink>()), conn(services, id, *out) {}
+  void open() { conn.open(); }
   std::shared_ptr<recording_sink> out;
   chat_connection conn;
 };
@@ -34,7 +32,7 @@ class ChatConnection : public testing::Test {
  protected:
   // An open connection with its welcome already checked and dropped.
   std::unique_ptr<client> open(const std::string& id) {
-    auto c = std::make_unique<client>(h, id, parser, limits, stats);
+    auto c = std::make_unique<client>(services, id);
     c->open();
     json_list frames = c->out->take_json();
     EXPECT_EQ(frames.size(), 1u);
@@ -50,6 +48,7 @@ class ChatConnection : public testing::Test {
   protocol::request_parser parser;
   chat_limits limits;
   counters stats;
+  chat_services services{h, nullptr, parser, limits, stats};
 };
 
 // A frame as JSON, with the server-set fields (mid, ts, server_time) checked and removed.
@@ -74,7 +73,7 @@ boost::json::object without_server_fields(boost::json::object o, std::int64_t be
 
 TEST_F(ChatConnection, OpenSendsWelcomeFirstThenJoins) {
   std::int64_t before = unix_millis();
-  client c(h, "1001", parser, limits, stats);
+  client c(services, "1001");
   EXPECT_EQ(h.connection_count(), 0u);
   c.open();
   json_list frames = c.out->take_json();
@@ -182,7 +181,7 @@ TEST_F(ChatConnection, MessageToAnOfflineId) {
 
 TEST_F(ChatConnection, RecipientLeftBeforeTheMessage) {
   auto sender = open("1001");
-  auto recipient = std::make_unique<client>(h, "6001", parser, limits, stats);
+  auto recipient = std::make_unique<client>(services, "6001");
   recipient->open();
   recipient->conn.close();
   sender->conn.on_text(R"({"type":"msg","to":"6001","text":"late","cid":"c"})");

@@ -58,7 +58,7 @@ class fake_link final : public remote_link {
 
 struct connection {
   explicit connection(std::string id)
-      : out(std::make_shared<recording_sink>()), m{std::move(id), out.get(), out, {}, false} {}
+      : out(std::make_shared<recording_sink>()), m{std::move(id), out.get()} {}
   std::shared_ptr<recording_sink> out;
   member m;
 };

@@ -22,7 +22,7 @@ using json_list = std::vector<boost::json::object>;
 // One connection: its member entry and the sink that records what the hub delivers to it.
 struct connection {
   explicit connection(std::string id)
-      : out(std::make_shared<recording_sink>()), m{std::move(id), out.get(), out, {}, false} {}
+      : out(std::make_shared<recording_sink>()), m{std::move(id), out.get()} {}
   std::shared_ptr<recording_sink> out;
   member m;
 };
@@ -77,11 +77,11 @@ TEST_F(Hub, JoinAndLeaveAreIdempotent) {
   EXPECT_EQ(h.connection_count(), 0u);
 }
 
-// The hub takes its reference to the sink from self_ref; without a live one it cannot deliver,
-// so it does not join.
+// The hub takes its reference from the sink itself (weak_from_this); without a live one it
+// cannot deliver, so it does not join.
 TEST_F(Hub, JoinNeedsALiveSink) {
   recording_sink orphan;
-  member m{"a", &orphan, {}, {}, false};
+  member m{"a", &orphan};
   h.join(m);
   EXPECT_FALSE(m.joined);
   EXPECT_EQ(h.connection_count(), 0u);

@@ -85,9 +85,7 @@ bool flag(const object& o, std::string_view key) {
 // records what the hub and the store hand it.
 struct connection {
   connection(core::hub& h, std::string id, bool online = true)
-      : hub(h),
-        out(std::make_shared<recording_sink>()),
-        m{std::move(id), out.get(), out, {}, false} {
+      : hub(h), out(std::make_shared<recording_sink>()), m{std::move(id), out.get()} {
     if (online) hub.join(m);
   }
   ~connection() { hub.leave(m); }
@@ -368,8 +366,8 @@ TEST_F(SqliteStore, AnAckComesOnlyAfterTheCommit) {
   std::vector<std::unique_ptr<core::member>> members;
   for (int i = 0; i < senders; ++i) {
     sinks.push_back(std::make_shared<commit_checking_sink>(db_path()));
-    members.push_back(std::make_unique<core::member>(
-        core::member{"s" + std::to_string(i), sinks.back().get(), sinks.back(), {}, false}));
+    members.push_back(
+        std::make_unique<core::member>(core::member{"s" + std::to_string(i), sinks.back().get()}));
     hub.join(*members.back());
   }
   connection online_peer(hub, "p");
