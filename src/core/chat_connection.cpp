@@ -149,10 +149,9 @@ void chat_connection::handle(const who_request& who, const moment&) {
 void chat_connection::handle(const watch_request& watch, const moment&) {
   std::size_t added = 0;
   for (std::string_view id : watch.ids) {
-    added +=
-        std::find(member_.watching.begin(), member_.watching.end(), id) == member_.watching.end();
+    added += !member_.watches(id);
   }
-  if (member_.watching.size() + added > services_.limits.max_watched_ids) {
+  if (member_.watched().size() + added > services_.limits.max_watched_ids) {
     return reply_error(error_code::bad_request, watch.cid,
                        "a connection watches at most " +
                            std::to_string(services_.limits.max_watched_ids) + " ids");

@@ -78,7 +78,7 @@ struct hub::goodbyes {
 };
 
 void hub::add_watchers(const online_entry& entry, sink_list& watchers) const {
-  if (auto it = watchers_.find(entry.id); it != watchers_.end()) {
+  if (auto it = watchers_.find(entry.id()); it != watchers_.end()) {
     watchers.insert(watchers.end(), it->second.begin(), it->second.end());
   }
 }
@@ -96,11 +96,10 @@ void hub::join(member& m) {
   {
     std::lock_guard lock(mutex_);
     auto self = m.self->weak_from_this().lock();
-    if (m.joined || !self) return;
-    m.joined = true;
+    if (m.joined() || !self) return;
     auto [slot, added] = online_.try_emplace(m.id);
     online_entry& entry = slot->second;
-    if (added) entry.id = slot->first;
+    if (added) entry.key = &slot->first;
     m.entry = &entry;
     entry.connections.push_back(std::move(self));
     if (entry.connections.size() == 1 && link_) link_->local_presence(m.id, true);
@@ -118,8 +117,7 @@ void hub::leave(member& m) {
   goodbyes told;
   {
     std::lock_guard lock(mutex_);
-    if (!m.joined) return;
-    m.joined = false;
+    if (!m.joined()) return;
     remove_watcher(m);
     online_entry& entry = *std::exchange(m.entry, nullptr);
     erase_one(entry.connections, m.self);
@@ -134,7 +132,7 @@ void hub::leave(member& m) {
 
 // Caller holds the lock. Stops `m` following every id it watches.
 void hub::remove_watcher(const member& m) {
-  for (const std::string& id : m.watching) {
+  for (const std::string& id : m.watched()) {
     auto it = watchers_.find(id);
     if (it == watchers_.end()) continue;
     erase_one(it->second, m.self);
@@ -293,9 +291,9 @@ router::online_list hub::who_contacts(const member& asker, std::size_t max_ids) 
   std::lock_guard lock(mutex_);
   if (asker.entry && asker.entry->partners) {
     for (const online_entry* partner : *asker.entry->partners)
-      ids.push_back(partner->id);  // partners are online: an entry leaves its partners' sets
+      ids.push_back(partner->id());  // partners are online: an entry leaves its partners' sets
   }
-  for (const std::string& id : asker.watching) {
+  for (const std::string& id : asker.watched()) {
     if (auto found = online_.find(id); found != online_.end()) ids.push_back(found->first);
   }
   std::sort(ids.begin(), ids.end());
@@ -319,9 +317,9 @@ void hub::watch(member& m, std::span<const std::string_view> ids) {
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < ids.size(); ++i) {
       std::string_view id = ids[i];
-      if (std::find(m.watching.begin(), m.watching.end(), id) == m.watching.end()) {
+      if (!m.watches(id)) {
         if (auto self = m.self->weak_from_this().lock()) {
-          m.watching.emplace_back(id);
+          m.add_watched(id);
           watchers_[std::string(id)].push_back(std::move(self));
         }
       }
@@ -361,7 +359,7 @@ void hub::remote_presence(node_set node, std::string_view id, bool online) {
     if (online) {
       auto [slot, added] = online_.try_emplace(std::string(id));
       if (added) {
-        slot->second.id = slot->first;
+        slot->second.key = &slot->first;
         add_watchers(slot->second, watchers);
       }
       slot->second.nodes |= node;

@@ -6,14 +6,20 @@ namespace parley::net {
 // unanswered keeps the earlier time: the timeout counts from the first.
 liveness::verdict liveness::check_pings(clock::time_point now, const server_config& config) {
   if (config.ping_interval_seconds <= 0) return verdict::nothing;
-  if (unanswered_since_ != never && last_heard_ >= unanswered_since_) unanswered_since_ = never;
+  auto millis = [](double seconds) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(seconds_setting(seconds)).count();
+  };
+  stamp const at = to_stamp(now);
+  if (unanswered_since_ != never && millis_between(unanswered_since_, last_heard_) >= 0) {
+    unanswered_since_ = never;
+  }
   if (unanswered_since_ != never &&
-      now - unanswered_since_ >= seconds_setting(config.ping_timeout_seconds)) {
+      millis_between(unanswered_since_, at) >= millis(config.ping_timeout_seconds)) {
     return verdict::ping_timeout;
   }
-  if (now - last_ping_ >= seconds_setting(config.ping_interval_seconds)) {
-    last_ping_ = now;
-    if (unanswered_since_ == never) unanswered_since_ = now;
+  if (millis_between(last_ping_, at) >= millis(config.ping_interval_seconds)) {
+    last_ping_ = at;
+    if (unanswered_since_ == never) unanswered_since_ = at;
     return verdict::ping;
   }
   return verdict::nothing;

@@ -24,22 +24,28 @@ void outbox::gather(gathered_buffers& buffers) const {
 }
 
 // Frames fully written are released at once (their memory may be shared by many outboxes).
+// Their slots go once they are half the queue: a reader that never quite catches up keeps a
+// queue the size of its backlog, not of its history (and head_ stays far below 2^32).
 void outbox::written(std::size_t bytes) {
   bytes_ -= bytes;
   while (bytes > 0) {
     std::size_t rest = frames_[head_]->size() - head_written_;
     if (bytes < rest) {
-      head_written_ += bytes;
-      return;
+      head_written_ += static_cast<std::uint32_t>(bytes);
+      break;
     }
     bytes -= rest;
     frames_[head_++].reset();
     head_written_ = 0;
   }
+  if (head_ >= reclaim_after && 2 * std::size_t{head_} >= frames_.size()) {
+    frames_.erase(frames_.begin(), frames_.begin() + head_);
+    head_ = 0;
+  }
 }
 
 void outbox::drop_unsent() {
-  std::size_t keep = head_ + (head_written_ > 0 ? 1 : 0);
+  std::size_t keep = std::size_t{head_} + (head_written_ > 0 ? 1 : 0);
   for (std::size_t i = keep; i < frames_.size(); ++i)
     bytes_ -= frames_[i]->size();
   frames_.resize(keep);

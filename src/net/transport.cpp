@@ -56,8 +56,8 @@ transport::transport(asio::ip::tcp::socket socket, SSL_CTX* tls)
 
 transport::transport(transport&& other) noexcept
     : socket_(std::move(other.socket_)),
-      detached_(std::exchange(other.detached_, -1)),
       tls_(std::move(other.tls_)),
+      detached_(std::exchange(other.detached_, -1)),
       input_starved_(other.input_starved_),
       received_any_(other.received_any_),
       plain_http_on_tls_(other.plain_http_on_tls_) {}

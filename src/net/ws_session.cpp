@@ -59,7 +59,7 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       address_slot_(std::move(address_slot)),
       reader_(owner.reader_limits()),
       chat_(owner.chat_services(), std::move(id), *this),
-      partial_(std::move(received)),
+      partial_(received.empty() ? nullptr : std::make_unique<std::string>(std::move(received))),
       liveness_(token_expires_at) {}
 
 ws_session::~ws_session() = default;
@@ -76,11 +76,10 @@ void ws_session::start() {
     core::log_event("connect").text("id", chat_.id()).text("peer", peer_).log(spdlog::level::info);
   }
   chat_.open();
-  if (!partial_.empty()) {
-    std::string received = std::move(partial_);
-    partial_ = std::string();
+  if (partial_) {
+    std::unique_ptr<std::string> received = std::move(partial_);
     worker_.stamp_read();
-    parse(received.data(), received.size());
+    parse(received->data(), received->size());
   }
   if (close_.finished()) return;
   // Registering reports bytes already in the socket; TLS may hold some of its own.
@@ -152,13 +151,14 @@ ws_session::read_outcome ws_session::read_some() {
   boost::system::error_code ec;
   bool discard = close_.closing() || reader_.stopped();
   std::size_t asked, n;
-  bool into_partial = !partial_.empty() && !discard;
-  std::size_t old = partial_.size();
+  bool into_partial = partial_ && !discard;
   if (into_partial) {
+    std::string& partial = *partial_;
+    std::size_t old = partial.size();
     asked = std::max(reader_.next_frame_size(), old + partial_read_bytes) - old;
-    partial_.resize(old + asked);
-    n = transport_.read_some(asio::buffer(partial_.data() + old, asked), ec);
-    partial_.resize(old + (ec ? 0 : n));
+    partial.resize(old + asked);
+    n = transport_.read_some(asio::buffer(partial.data() + old, asked), ec);
+    partial.resize(old + (ec ? 0 : n));
   } else {
     asked = worker_.read_buffer_size();
     n = transport_.read_some(asio::buffer(worker_.read_buffer(), asked), ec);
@@ -170,7 +170,7 @@ ws_session::read_outcome ws_session::read_some() {
   }
   heard(n);
   if (into_partial) {
-    parse(partial_.data(), partial_.size());
+    parse(partial_->data(), partial_->size());
   } else if (!discard) {
     parse(worker_.read_buffer(), n);
   }
@@ -187,18 +187,18 @@ void ws_session::heard(std::size_t bytes) {
 void ws_session::parse(char* data, std::size_t size) {
   std::size_t used = reader_.consume(data, size, *this);
   if (auto failure = reader_.failure()) {
-    partial_ = std::string();
+    partial_.reset();
     return close(*failure, "protocol violation");
   }
   if (reader_.closed()) {
-    partial_ = std::string();
+    partial_.reset();
     return;
   }
-  if (data == partial_.data()) {
-    partial_.erase(0, used);
-    if (partial_.empty()) partial_ = std::string();  // an idle connection keeps no buffer
-  } else {
-    partial_.assign(data + used, size - used);
+  if (partial_ && data == partial_->data()) {
+    partial_->erase(0, used);
+    if (partial_->empty()) partial_.reset();  // an idle connection keeps no buffer
+  } else if (used < size) {
+    partial_ = std::make_unique<std::string>(data + used, size - used);
   }
 }
 
@@ -415,7 +415,7 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   address_slot_ = {};  // with the socket, not when the last handler lets go of the session
   worker_.remove(*this);
   outbox_.clear();
-  partial_ = std::string();
+  partial_.reset();
   count_close(code);
   log_finish(code, why);
   // Callers up the stack may still use the session: it goes once their handler has returned.

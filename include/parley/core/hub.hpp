@@ -31,9 +31,10 @@ struct online_entry {
 
   boost::container::small_vector<std::shared_ptr<sink>, 1> connections;
   std::unique_ptr<partner_set> partners;
-  std::string_view id;  // the hub's key for this entry (its map's nodes do not move)
-  node_set nodes = 0;   // the other nodes with a connection of this id
+  const std::string* key = nullptr;  // the hub's key for this entry (its map's nodes do not move)
+  node_set nodes = 0;                // the other nodes with a connection of this id
 
+  std::string_view id() const { return *key; }
   bool online_anywhere() const { return !connections.empty() || nodes != 0; }
   void add_partner(online_entry* other);
   void remove_partner(online_entry* other);

@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,10 +28,23 @@ struct member {
   member(std::string id, sink* self) : id(std::move(id)), self(self) {}
 
   std::string id;
-  sink* self = nullptr;               // the connection's own sink: identity and replies
-  std::vector<std::string> watching;  // ids whose presence it follows
-  bool joined = false;
+  sink* self = nullptr;  // the connection's own sink: identity and replies
+  // Ids whose presence it follows; made at the first watch (most connections watch nobody).
+  std::unique_ptr<std::vector<std::string>> watching;
   online_entry* entry = nullptr;  // its id's entry in the hub while joined; set by the hub
+
+  bool joined() const { return entry != nullptr; }
+  const std::vector<std::string>& watched() const {
+    static const std::vector<std::string> none;
+    return watching ? *watching : none;
+  }
+  bool watches(std::string_view other) const {
+    return std::find(watched().begin(), watched().end(), other) != watched().end();
+  }
+  void add_watched(std::string_view other) {
+    if (!watching) watching = std::make_unique<std::vector<std::string>>();
+    watching->emplace_back(other);
+  }
 };
 
 // A message id, held inline (no allocation per message): "<start ms hex>-<counter hex>", and

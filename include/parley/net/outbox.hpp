@@ -65,10 +65,12 @@ class outbox {
 
  private:
   static constexpr clock::time_point never = clock::time_point::max();
+  static constexpr std::uint32_t reclaim_after = 64;  // sent slots, before they are worth a move
 
+  // 32-bit positions: the hard limit bounds the frames queued and a frame's size far below 2^32.
   boost::container::small_vector<protocol::shared_frame, 2> frames_;
-  std::size_t head_ = 0;                       // first frame not fully written
-  std::size_t head_written_ = 0;               // bytes of that frame already written
+  std::uint32_t head_ = 0;                     // first frame not fully written
+  std::uint32_t head_written_ = 0;             // bytes of that frame already written
   std::size_t bytes_ = 0;                      // unsent bytes in all
   clock::time_point over_soft_since_ = never;  // over the soft limit since; never: not over
 };

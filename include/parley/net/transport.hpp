@@ -133,9 +133,10 @@ class transport {
 
   // Asio's socket until detach(); then only the descriptor is kept, since an idle WebSocket
   // connection holds its transport for its whole life.
+  // (Declared so that the int and the flags share one word: 24 bytes, not 32.)
   std::unique_ptr<boost::asio::ip::tcp::socket> socket_;
-  int detached_ = -1;  // the descriptor once Asio has let go of it
   std::unique_ptr<tls_channel> tls_;
+  int detached_ = -1;           // the descriptor once Asio has let go of it
   bool input_starved_ = false;  // the last TLS read waited for the socket
   bool received_any_ = false;
   bool plain_http_on_tls_ = false;

@@ -129,7 +129,8 @@ class ws_session final : public core::sink,
   ip_limits::slot address_slot_;
   protocol::ws_reader reader_;
   core::chat_connection chat_;
-  std::string partial_;  // the start of a frame not yet complete; empty when idle
+  // The start of a frame not yet complete; null when there is none (an idle connection).
+  std::unique_ptr<std::string> partial_;
 
   // An idle connection is the common one: its fields are kept small (RSS per connection is
   // one of the server's figures), so "not set" is a sentinel rather than an optional, and the

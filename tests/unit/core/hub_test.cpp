@@ -83,7 +83,7 @@ TEST_F(Hub, JoinNeedsALiveSink) {
   recording_sink orphan;
   member m{"a", &orphan};
   h.join(m);
-  EXPECT_FALSE(m.joined);
+  EXPECT_FALSE(m.joined());
   EXPECT_EQ(h.connection_count(), 0u);
   EXPECT_EQ(h.who(10).total, 0u);
   h.leave(m);
@@ -318,7 +318,7 @@ TEST_F(Hub, WatchingTwiceRegistersOnce) {
   h.watch(w->m, ids);
   h.watch(w->m, ids);
   EXPECT_EQ(w->out->take_json().size(), 2u);  // the state now, for each request
-  EXPECT_EQ(w->m.watching, std::vector<std::string>{"x"});
+  EXPECT_EQ(w->m.watched(), std::vector<std::string>{"x"});
   auto x = join("x");
   EXPECT_EQ(w->out->take_json(), presence("x", true));
 }

@@ -37,7 +37,7 @@ liveness started() {
 TEST(liveness, is_small) {
   // On x86-64 with libstdc++ (Debian 12): RSS per idle connection is a published figure.
   if (sizeof(void*) == 8) {
-    EXPECT_EQ(sizeof(liveness), 32u);
+    EXPECT_EQ(sizeof(liveness), 16u);
   }
 }
 
@@ -122,4 +122,25 @@ TEST(liveness, an_expired_token_is_answered_before_the_pings) {
   // Expiry applies with pings off too.
   EXPECT_EQ(alive.check(t0 + 15s, pings(0, 5), [] { return std::int64_t{2'000'000}; }),
             verdict::token_expired);
+}
+
+// Times are kept as milliseconds modulo 2^32 (49.7 days): the clock passing that edge changes
+// nothing.
+TEST(liveness, works_across_the_wrap_of_its_32_bit_stamps) {
+  auto config = pings(10, 5);
+  const liveness::clock::time_point edge{std::chrono::milliseconds(std::int64_t{1} << 32)};
+  liveness alive(std::nullopt);
+  alive.start(edge - 3s);
+  EXPECT_EQ(alive.check(edge + 6s, config, no_wall_clock), verdict::nothing);
+  EXPECT_EQ(alive.check(edge + 7s, config, no_wall_clock), verdict::ping);
+  EXPECT_EQ(alive.check(edge + 11s, config, no_wall_clock), verdict::nothing);
+  EXPECT_EQ(alive.check(edge + 12s, config, no_wall_clock), verdict::ping_timeout);
+}
+
+TEST(liveness, a_token_expiring_past_2106_counts_as_expiring_then) {
+  auto config = pings(0, 0);
+  liveness alive(std::int64_t{1} << 40);
+  alive.start(t0);
+  EXPECT_EQ(alive.check(t0, config, [] { return std::int64_t{4'000'000'000}; }), verdict::nothing);
+  EXPECT_EQ(alive.check(t0, config, [] { return std::int64_t{1} << 33; }), verdict::token_expired);
 }
