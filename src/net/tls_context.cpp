@@ -6,15 +6,6 @@
 
 namespace parley::net {
 
-namespace {
-// TLS 1.3's suites in the server's order of preference: AES-128-GCM first. It is the suite every
-// TLS 1.3 client must support, its 128-bit security is what the certificate's P-256 key gives
-// anyway, and with AES-NI it costs about a third less per byte than AES-256-GCM (OpenSSL's own
-// first choice), which a chat server encrypting every frame feels (docs/benchmarks.md, TLS).
-constexpr const char* tls13_suites =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-}  // namespace
-
 std::string last_tls_error() {
   unsigned long code = ERR_get_error();
   ERR_clear_error();
@@ -32,9 +23,6 @@ tls_context::tls_context(const std::string& certificate_chain_file,
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
   SSL_CTX_set_options(
       context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (SSL_CTX_set_ciphersuites(context, tls13_suites) != 1) {
-    throw std::runtime_error("TLS: " + last_tls_error());
-  }
   // An idle connection gives its record buffers back: thousands of idle chats stay small.
   SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate_chain_file(context, certificate_chain_file.c_str()) != 1) {
