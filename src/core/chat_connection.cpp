@@ -12,7 +12,9 @@ namespace parley::core {
 using namespace parley::protocol;
 
 chat_connection::chat_connection(const chat_services& services, std::string id, sink& self)
-    : services_(services), member_{std::move(id), &self} {}
+    : services_(services),
+      member_{std::move(id), &self},
+      budget_(services.limits.max_messages_per_second, services.limits.max_bytes_per_second) {}
 
 chat_connection::~chat_connection() {
   close();
@@ -53,9 +55,7 @@ void chat_connection::store_send(std::string_view to, optional_cid cid, outgoing
 }
 
 bool chat_connection::admit(std::size_t size, const moment& at) {
-  const chat_limits& limits = services_.limits;
-  if (budget_.try_take(at.steady_ns, static_cast<double>(size),
-                       {limits.max_messages_per_second, limits.max_bytes_per_second})) {
+  if (budget_.try_take(at.steady_ns, static_cast<double>(size))) {
     strikes_ = 0;
     return true;
   }

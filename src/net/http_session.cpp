@@ -32,10 +32,6 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
-  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-}
-
 // The client a PROXY header carries.
 asio::ip::tcp::endpoint endpoint_of(const protocol::proxy_source& source) {
   const auto& b = source.address;
@@ -98,7 +94,7 @@ http_session::http_session(worker& owner, const http_context& context, asio::ip:
       // The operator's port is plain HTTP, on a private address (--admin-listen).
       stream_(std::move(socket), context.role == port_role::ops_only ? nullptr : owner.tls()),
       deadline_(stream_.get_executor()),
-      peer_(endpoint_text(peer)) {
+      peer_(peer) {
   if (context.role != port_role::ops_only && owner.proxies().trusts(peer.address())) {
     proxy_ = peer;  // the slot waits for the address its header carries
   } else {
@@ -147,7 +143,7 @@ asio::awaitable<bool> http_session::accept_proxy_header() {
   auto* source = std::get_if<protocol::proxy_source>(&parsed);
   asio::ip::tcp::endpoint client = source ? endpoint_of(*source) : *proxy_;  // LOCAL: the proxy
   proxy_.reset();
-  peer_ = endpoint_text(client);
+  peer_ = peer_address(client);
   take_address_slot(client.address());
   co_return true;
 }
@@ -156,11 +152,12 @@ bool http_session::proxy_refused(std::string_view why) {
   worker_.stats().proxy_header_refusals.add();
   auto left_out = context_.refusal_log.admit(std::chrono::steady_clock::now());
   if (!left_out) return false;
-  std::string text = fmt::format(
-      "refused {}: {} (a --trusted-proxies peer must open with a PROXY v2 header)", peer_, why);
+  std::string text =
+      fmt::format("refused {}: {} (a --trusted-proxies peer must open with a PROXY v2 header)",
+                  peer_.text(), why);
   if (*left_out > 0) text += fmt::format(" ({} refusals not logged before this one)", *left_out);
   core::log_event("proxy_header_refused")
-      .text("peer", peer_)
+      .text("peer", peer_.text())
       .text("reason", why)
       .number("not_logged_before", static_cast<std::int64_t>(*left_out))
       .message(text)
@@ -322,17 +319,18 @@ void http_session::log_refusal(const handshake_refusal& refusal, std::string_vie
       refusal.detail.empty() ? std::string_view(refusal.reason) : std::string_view(refusal.detail);
   if (why.ends_with('\n')) why.remove_suffix(1);
   if (!operator_question) {
-    spdlog::debug("refused {} {}: {} {}", peer_, target, static_cast<int>(refusal.status), why);
+    spdlog::debug("refused {} {}: {} {}", peer_.text(), target, static_cast<int>(refusal.status),
+                  why);
     return;
   }
   if (!spdlog::should_log(spdlog::level::info)) return;
   auto left_out = context_.refusal_log.admit(std::chrono::steady_clock::now());
   if (!left_out) return;
   int code = static_cast<int>(refusal.status);
-  std::string text = fmt::format("refused {} {}: {} {}", peer_, target, code, why);
+  std::string text = fmt::format("refused {} {}: {} {}", peer_.text(), target, code, why);
   if (*left_out > 0) text += fmt::format(" ({} refusals not logged before this one)", *left_out);
   core::log_event("refused")
-      .text("peer", peer_)
+      .text("peer", peer_.text())
       .text("target", target)
       .number("status", code)
       .text("reason", why)
@@ -379,8 +377,8 @@ asio::awaitable<void> http_session::upgrade(http_request request, std::string_vi
   deadline_.cancel();
   std::string received = beast::buffers_to_string(buffer_.data());
   auto session = std::make_shared<ws_session>(worker_, std::move(stream_), std::move(admitted.id),
-                                              std::move(received), std::move(peer_),
-                                              std::move(address_slot_), admitted.token_expires_at);
+                                              std::move(received), peer_, std::move(address_slot_),
+                                              admitted.token_expires_at);
   session->start();
 }
 
@@ -500,11 +498,13 @@ http::message_generator http_session::admin(const http_request& request, std::st
   }
   if (!has_bearer(request, token)) {
     if (context_.refusal_log.admit(std::chrono::steady_clock::now())) {
-      spdlog::info("admin {}: refused {}: no or wrong bearer token (--admin-token)", peer_, path);
+      spdlog::info("admin {}: refused {}: no or wrong bearer token (--admin-token)", peer_.text(),
+                   path);
     }
     return unauthorized(request, "the admin API needs Authorization: Bearer <--admin-token>\n");
   }
-  return admin_api(request, path, {worker_.hub(), context_.bans, context_.workers, token}, peer_);
+  return admin_api(request, path, {worker_.hub(), context_.bans, context_.workers, token},
+                   peer_.text());
 }
 
 http::message_generator http_session::metrics(const http_request& request) {

@@ -51,11 +51,11 @@ std::string_view cause_of(std::uint16_t code) {
 }  // namespace
 
 ws_session::ws_session(worker& owner, transport stream, std::string id, std::string received,
-                       std::string peer, ip_limits::slot address_slot,
+                       peer_address peer, ip_limits::slot address_slot,
                        std::optional<std::int64_t> token_expires_at)
     : worker_(owner),
       transport_(std::move(stream)),
-      peer_(std::move(peer)),
+      peer_(peer),
       address_slot_(std::move(address_slot)),
       reader_(owner.reader_limits()),
       chat_(owner.chat_services(), std::move(id), *this),
@@ -73,7 +73,10 @@ void ws_session::start() {
   opened_ms_ = steady_millis_low();
   worker_.stats().connections_opened.add();
   if (spdlog::should_log(spdlog::level::info)) {
-    core::log_event("connect").text("id", chat_.id()).text("peer", peer_).log(spdlog::level::info);
+    core::log_event("connect")
+        .text("id", chat_.id())
+        .text("peer", peer_.text())
+        .log(spdlog::level::info);
   }
   chat_.open();
   if (partial_) {
@@ -290,7 +293,7 @@ void ws_session::wait_writable() {
 core::sink::description ws_session::describe() const {
   // Connected since: now, less how long it has been open (steady, so a clock step cannot lie).
   std::int64_t open_ms = static_cast<std::uint32_t>(steady_millis_low() - opened_ms_);
-  return {peer_, core::unix_millis() - open_ms, messages_in_.load(std::memory_order_relaxed),
+  return {peer_.text(), core::unix_millis() - open_ms, messages_in_.load(std::memory_order_relaxed),
           messages_out_.load(std::memory_order_relaxed)};
 }
 
@@ -347,7 +350,7 @@ bool ws_session::check_outbox_limits(clock::time_point now) {
 void ws_session::close_too_slow(std::string_view limit) {
   core::log_event("slow_reader")
       .text("id", chat_.id())
-      .text("peer", peer_)
+      .text("peer", peer_.text())
       .number("unsent_bytes", static_cast<std::int64_t>(outbox_.bytes()))
       .text("reason", limit)
       .log(spdlog::level::warn);
@@ -398,7 +401,7 @@ void ws_session::log_finish(std::uint16_t code, std::string_view why) const {
   }
   core::log_event("disconnect")
       .text("id", chat_.id())
-      .text("peer", peer_)
+      .text("peer", peer_.text())
       .number("code", code)
       .text("reason", reason)
       .text("by", by)

@@ -38,40 +38,44 @@ class token_bucket {
   std::int64_t last_ns_ = 0;
 };
 
-// One connection's two buckets, messages and bytes, refilled together: 16 bytes per connection,
-// since the rates are the caller's settings (one copy for every connection) and one moment
-// serves both. Each holds two seconds' worth: a client may send a burst at once (a reconnect
+// One connection's two buckets, messages and bytes, refilled together: 24 bytes per connection
+// (token_bucket twice would be 48), since one moment serves both and floats hold the rates.
+// The rates are set when the connection opens (a reload changes those of new connections).
+// Each bucket holds two seconds' worth: a client may send a burst at once (a reconnect
 // flushing its outbox) and still keep to the rate over time. Time as for token_bucket.
 class message_budget {
  public:
-  struct rates {
-    double messages_per_second;  // 0: no limit
-    double bytes_per_second;     // 0: no limit
-  };
-  static constexpr double burst_seconds = 2;
+  static constexpr float burst_seconds = 2;
+
+  // Rates per second; 0: no limit.
+  message_budget(double messages_per_second, double bytes_per_second)
+      : message_rate_(static_cast<float>(messages_per_second)),
+        byte_rate_(static_cast<float>(bytes_per_second)),
+        messages_(message_rate_ * burst_seconds),
+        bytes_(byte_rate_ * burst_seconds) {}
 
   // Takes one message of `bytes` if both buckets hold enough, or nothing.
-  bool try_take(std::int64_t now_ns, double bytes, const rates& r) {
+  bool try_take(std::int64_t now_ns, double bytes) {
     double const elapsed = last_ns_ == 0 ? 0 : static_cast<double>(now_ns - last_ns_) * 1e-9;
-    double const messages = refilled(messages_, elapsed, r.messages_per_second);
-    double const byte_tokens = refilled(bytes_, elapsed, r.bytes_per_second);
+    double const messages = refilled(messages_, elapsed, message_rate_);
+    double const byte_tokens = refilled(bytes_, elapsed, byte_rate_);
     last_ns_ = now_ns;
-    bool const ok = (r.messages_per_second <= 0 || messages >= 1) &&
-                    (r.bytes_per_second <= 0 || byte_tokens >= bytes);
+    bool const ok =
+        (message_rate_ <= 0 || messages >= 1) && (byte_rate_ <= 0 || byte_tokens >= bytes);
     messages_ = static_cast<float>(ok ? messages - 1 : messages);
     bytes_ = static_cast<float>(ok ? byte_tokens - bytes : byte_tokens);
     return ok;
   }
 
  private:
-  static double refilled(float tokens, double elapsed, double rate) {
-    double const burst = rate * burst_seconds;
-    if (tokens < 0) return burst;  // never used: full
-    return std::min(burst, tokens + elapsed * rate);
+  static double refilled(float tokens, double elapsed, float rate) {
+    return std::min<double>(rate * burst_seconds, tokens + elapsed * rate);
   }
 
-  float messages_ = -1;  // tokens; < 0 until the first message (full)
-  float bytes_ = -1;
+  float message_rate_;
+  float byte_rate_;
+  float messages_;  // tokens
+  float bytes_;
   std::int64_t last_ns_ = 0;
 };
 

@@ -17,6 +17,7 @@
 #include "parley/net/ip_limits.hpp"
 #include "parley/net/log_throttle.hpp"
 #include "parley/net/ops_access.hpp"
+#include "parley/net/peer_address.hpp"
 #include "parley/net/static_files.hpp"
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
@@ -103,7 +104,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   transport stream_;
   boost::asio::steady_timer deadline_;
   boost::beast::flat_buffer buffer_;
-  std::string peer_;
+  peer_address peer_;
   ip_limits::slot address_slot_;                      // empty for an exempt (loopback) peer
   std::optional<handshake_refusal> address_refusal_;  // set instead when refused at accept
   // The trusted proxy's endpoint until its header is read; then, and for others, empty.

@@ -12,6 +12,7 @@
 #include "parley/net/ip_limits.hpp"
 #include "parley/net/liveness.hpp"
 #include "parley/net/outbox.hpp"
+#include "parley/net/peer_address.hpp"
 #include "parley/net/transport.hpp"
 #include "parley/net/worker.hpp"
 #include "parley/protocol/ws_reader.hpp"
@@ -46,7 +47,7 @@ class ws_session final : public core::sink,
   // exp plus the verifier's skew: token_verifier::accepted_until), if it has one; past it the
   // connection is closed with 4001.
   ws_session(worker& owner, transport stream, std::string id, std::string received,
-             std::string peer, ip_limits::slot address_slot,
+             peer_address peer, ip_limits::slot address_slot,
              std::optional<std::int64_t> token_expires_at = std::nullopt);
   ~ws_session() override;
 
@@ -125,7 +126,7 @@ class ws_session final : public core::sink,
   worker& worker_;
   std::shared_ptr<ws_session> self_;  // from start() until finish()
   transport transport_;
-  std::string peer_;
+  peer_address peer_;
   ip_limits::slot address_slot_;
   protocol::ws_reader reader_;
   core::chat_connection chat_;

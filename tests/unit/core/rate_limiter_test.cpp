@@ -35,34 +35,32 @@ TEST(token_bucket, a_rate_of_zero_never_refuses_and_is_always_full) {
 using parley::core::message_budget;
 
 TEST(message_budget, takes_two_seconds_of_messages_then_refills_at_the_rate) {
-  message_budget budget;
-  const message_budget::rates rates{2, 0};
+  message_budget budget(2, 0);
   const std::int64_t t0 = 10 * second;
   for (int i = 0; i < 4; ++i)
-    EXPECT_TRUE(budget.try_take(t0, 10, rates)) << i;
-  EXPECT_FALSE(budget.try_take(t0, 10, rates));
-  EXPECT_TRUE(budget.try_take(t0 + second / 2, 10, rates));  // one message back after half a second
-  EXPECT_FALSE(budget.try_take(t0 + second / 2, 10, rates));
+    EXPECT_TRUE(budget.try_take(t0, 10)) << i;
+  EXPECT_FALSE(budget.try_take(t0, 10));
+  EXPECT_TRUE(budget.try_take(t0 + second / 2, 10));  // one message back after half a second
+  EXPECT_FALSE(budget.try_take(t0 + second / 2, 10));
 }
 
 TEST(message_budget, a_message_over_the_byte_budget_takes_nothing_from_either_bucket) {
-  message_budget budget;
-  const message_budget::rates rates{1, 100};  // 2 messages, 200 bytes
+  message_budget budget(1, 100);  // 2 messages, 200 bytes
   const std::int64_t t0 = 10 * second;
-  EXPECT_FALSE(budget.try_take(t0, 201, rates));
-  EXPECT_TRUE(budget.try_take(t0, 150, rates));
-  EXPECT_FALSE(budget.try_take(t0, 51, rates));  // one message left, but 50 bytes
-  EXPECT_TRUE(budget.try_take(t0, 50, rates));
-  EXPECT_FALSE(budget.try_take(t0, 0, rates));  // no message left
-  EXPECT_TRUE(budget.try_take(t0 + second, 100, rates));
+  EXPECT_FALSE(budget.try_take(t0, 201));
+  EXPECT_TRUE(budget.try_take(t0, 150));
+  EXPECT_FALSE(budget.try_take(t0, 51));  // one message left, but 50 bytes
+  EXPECT_TRUE(budget.try_take(t0, 50));
+  EXPECT_FALSE(budget.try_take(t0, 0));  // no message left
+  EXPECT_TRUE(budget.try_take(t0 + second, 100));
 }
 
 TEST(message_budget, rates_of_zero_never_refuse) {
-  message_budget budget;
+  message_budget budget(0, 0);
   for (int i = 0; i < 1000; ++i)
-    EXPECT_TRUE(budget.try_take(second, 1e9, {0, 0}));
+    EXPECT_TRUE(budget.try_take(second, 1e9));
 }
 
-TEST(message_budget, is_sixteen_bytes) {
-  EXPECT_EQ(sizeof(message_budget), 16u);
+TEST(message_budget, is_twenty_four_bytes) {
+  EXPECT_EQ(sizeof(message_budget), 24u);
 }
