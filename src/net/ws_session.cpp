@@ -57,10 +57,10 @@ ws_session::ws_session(worker& owner, transport stream, std::string id, std::str
       transport_(std::move(stream)),
       peer_(peer),
       address_slot_(std::move(address_slot)),
-      reader_(owner.reader_limits()),
       chat_(owner.chat_services(), std::move(id), *this),
-      partial_(received.empty() ? nullptr : std::make_unique<std::string>(std::move(received))),
-      liveness_(token_expires_at) {}
+      liveness_(token_expires_at) {
+  if (!received.empty()) busy().partial = std::move(received);
+}
 
 ws_session::~ws_session() = default;
 
@@ -79,10 +79,10 @@ void ws_session::start() {
         .log(spdlog::level::info);
   }
   chat_.open();
-  if (partial_) {
-    std::unique_ptr<std::string> received = std::move(partial_);
+  if (busy_ && !busy_->partial.empty()) {
+    std::string received = std::exchange(busy_->partial, std::string());
     worker_.stamp_read();
-    parse(received->data(), received->size());
+    parse(received.data(), received.size());
   }
   if (close_.finished()) return;
   // Registering reports bytes already in the socket; TLS may hold some of its own.
@@ -141,7 +141,8 @@ void ws_session::on_readable(bool to_the_end) {
   if (transport_.output_pending()) schedule_flush();  // TLS answers of its own, e.g. key updates
   // Edge-triggered: bytes left unread (a flood, or TLS records decrypted ahead) get no new event.
   bool unread = last == read_outcome::filled || (to_the_end && last == read_outcome::partial);
-  if (unread || transport_.input_buffered()) read_soon(to_the_end);
+  if (unread || transport_.input_buffered()) return read_soon(to_the_end);
+  release_if_quiet();
 }
 
 void ws_session::read_soon(bool to_the_end) {
@@ -152,13 +153,14 @@ void ws_session::read_soon(bool to_the_end) {
 
 ws_session::read_outcome ws_session::read_some() {
   boost::system::error_code ec;
-  bool discard = close_.closing() || reader_.stopped();
+  busy_state& b = busy();
+  bool discard = close_.closing() || b.reader.stopped();
   std::size_t asked, n;
-  bool into_partial = partial_ && !discard;
+  bool into_partial = !b.partial.empty() && !discard;
   if (into_partial) {
-    std::string& partial = *partial_;
+    std::string& partial = b.partial;
     std::size_t old = partial.size();
-    asked = std::max(reader_.next_frame_size(), old + partial_read_bytes) - old;
+    asked = std::max(b.reader.next_frame_size(), old + partial_read_bytes) - old;
     partial.resize(old + asked);
     n = transport_.read_some(asio::buffer(partial.data() + old, asked), ec);
     partial.resize(old + (ec ? 0 : n));
@@ -173,7 +175,7 @@ ws_session::read_outcome ws_session::read_some() {
   }
   heard(n);
   if (into_partial) {
-    parse(partial_->data(), partial_->size());
+    parse(b.partial.data(), b.partial.size());
   } else if (!discard) {
     parse(worker_.read_buffer(), n);
   }
@@ -186,22 +188,23 @@ void ws_session::heard(std::size_t bytes) {
   worker_.stats().bytes_in.add(bytes);
 }
 
-// Handles every complete frame in data[0, size) and keeps the rest in partial_.
+// Handles every complete frame in data[0, size) and keeps the rest in the busy state's partial.
 void ws_session::parse(char* data, std::size_t size) {
-  std::size_t used = reader_.consume(data, size, *this);
-  if (auto failure = reader_.failure()) {
-    partial_.reset();
+  busy_state& b = busy();
+  std::size_t used = b.reader.consume(data, size, *this);
+  if (auto failure = b.reader.failure()) {
+    b.partial = std::string();
     return close(*failure, "protocol violation");
   }
-  if (reader_.closed()) {
-    partial_.reset();
+  if (b.reader.closed()) {
+    b.partial = std::string();
     return;
   }
-  if (partial_ && data == partial_->data()) {
-    partial_->erase(0, used);
-    if (partial_->empty()) partial_.reset();  // an idle connection keeps no buffer
-  } else if (used < size) {
-    partial_ = std::make_unique<std::string>(data + used, size - used);
+  if (data == b.partial.data()) {
+    b.partial.erase(0, used);
+    if (b.partial.empty()) b.partial = std::string();  // its read room goes back at once
+  } else {
+    b.partial.assign(data + used, size - used);
   }
 }
 
@@ -245,12 +248,13 @@ void ws_session::on_close(std::uint16_t code, std::string_view reason) {
 void ws_session::enqueue(protocol::shared_frame frame) {
   if (!close_.open()) return;
   bool data = (static_cast<unsigned char>(frame->bytes().front()) & 0x08) == 0;  // not control
-  auto verdict = outbox_.push(std::move(frame), worker_.config());
+  outbox& frames = busy().frames;
+  auto verdict = frames.push(std::move(frame), worker_.config());
   worker_.stats().messages_out.add();
   if (data) messages_out_.fetch_add(1, std::memory_order_relaxed);
-  worker_.stats().outbox_peak_bytes.raise_to(outbox_.bytes());
+  worker_.stats().outbox_peak_bytes.raise_to(frames.bytes());
   if (verdict == outbox::verdict::over_hard) return close_too_slow("over --max-outbox-bytes");
-  if (verdict == outbox::verdict::soft_crossed) outbox_.over_soft_from(clock::now());
+  if (verdict == outbox::verdict::soft_crossed) frames.over_soft_from(clock::now());
   schedule_flush();
 }
 
@@ -263,23 +267,36 @@ void ws_session::schedule_flush() {
 void ws_session::flush() {
   flush_pending_ = false;
   if (close_.finished() || waiting_writable_) return;
-  while (!outbox_.empty() || transport_.output_pending()) {
+  outbox* frames = busy_ ? &busy_->frames : nullptr;
+  while ((frames && !frames->empty()) || transport_.output_pending()) {
     gathered_buffers buffers;
-    outbox_.gather(buffers);
+    if (frames) frames->gather(buffers);
     boost::system::error_code ec;
     std::size_t n = transport_.write_some(buffers, ec);
     if (ec == asio::error::would_block) return wait_writable();
     if (ec) return finish(1006, ec.message());
     worker_.stats().bytes_out.add(n);
-    outbox_.written(n);
+    if (frames) frames->written(n);
   }
-  outbox_.clear();
-  if (!close_.closing()) return;
+  if (frames) frames->clear();
+  if (!close_.closing()) return release_if_quiet();
   transport_.shutdown_send();
   // The handshake is complete once the peer closed too. Over TLS the peer still answers our
   // close_notify: its end arrives as EOF (or the close deadline passes), so it gets no reset.
   if (close_.peer_closed() && !transport_.secure()) {
     return finish(close_.code(), "closed by the client");
+  }
+}
+
+ws_session::busy_state& ws_session::busy() {
+  if (!busy_) busy_ = std::make_unique<busy_state>(worker_.reader_limits());
+  return *busy_;
+}
+
+void ws_session::release_if_quiet() {
+  if (busy_ && close_.open() && busy_->frames.empty() && busy_->partial.empty() &&
+      busy_->reader.idle()) {
+    busy_.reset();
   }
 }
 
@@ -313,7 +330,7 @@ void ws_session::answer_close(close_code reply) {
 
 void ws_session::send_close(close_code code, std::string_view reason) {
   chat_.close();  // partners learn now, not when the handshake ends
-  outbox_.push_final(protocol::make_close_frame(code, reason));
+  busy().frames.push_final(protocol::make_close_frame(code, reason));
   schedule_flush();
 }
 
@@ -340,7 +357,9 @@ void ws_session::tick(clock::time_point now) {
 }
 
 bool ws_session::check_outbox_limits(clock::time_point now) {
-  if (outbox_.check(now, worker_.config()) != outbox::verdict::soft_too_long) return false;
+  if (!busy_ || busy_->frames.check(now, worker_.config()) != outbox::verdict::soft_too_long) {
+    return false;
+  }
   close_too_slow("over --outbox-soft-bytes for --outbox-soft-seconds");
   return true;
 }
@@ -351,16 +370,16 @@ void ws_session::close_too_slow(std::string_view limit) {
   core::log_event("slow_reader")
       .text("id", chat_.id())
       .text("peer", peer_.text())
-      .number("unsent_bytes", static_cast<std::int64_t>(outbox_.bytes()))
+      .number("unsent_bytes", static_cast<std::int64_t>(busy().frames.bytes()))
       .text("reason", limit)
       .log(spdlog::level::warn);
-  outbox_.drop_unsent();
+  busy().frames.drop_unsent();
   close(close_code::too_slow, "too slow");
 }
 
 // The peer is gone or frozen: a close frame is sent if the socket takes it, then dropped.
 void ws_session::ping_timed_out() {
-  outbox_.drop_unsent();
+  if (busy_) busy_->frames.drop_unsent();
   close(close_code::ping_timeout, "ping timeout");
   flush();
   finish(static_cast<std::uint16_t>(close_code::ping_timeout), "ping timeout");
@@ -417,8 +436,10 @@ void ws_session::finish(std::uint16_t code, std::string_view why) {
   transport_.close();
   address_slot_ = {};  // with the socket, not when the last handler lets go of the session
   worker_.remove(*this);
-  outbox_.clear();
-  partial_.reset();
+  if (busy_) {  // kept: a reader may be running up the stack
+    busy_->frames.clear();
+    busy_->partial = std::string();
+  }
   count_close(code);
   log_finish(code, why);
   // Callers up the stack may still use the session: it goes once their handler has returned.

@@ -128,15 +128,26 @@ class ws_session final : public core::sink,
   transport transport_;
   peer_address peer_;
   ip_limits::slot address_slot_;
-  protocol::ws_reader reader_;
   core::chat_connection chat_;
-  // The start of a frame not yet complete; null when there is none (an idle connection).
-  std::unique_ptr<std::string> partial_;
 
   // An idle connection is the common one: its fields are kept small (RSS per connection is
   // one of the server's figures), so "not set" is a sentinel rather than an optional, and the
   // first frames queued fit in the session itself (see outbox).
-  outbox outbox_;
+  // What only a busy connection uses: made when the connection reads or queues a frame, given
+  // back once it is quiet again (open, nothing queued, no frame begun), so that an idle
+  // connection holds a pointer instead of 112 bytes (docs/benchmarks.md).
+  struct busy_state {
+    explicit busy_state(const protocol::ws_reader_limits& limits) : reader(limits) {}
+    protocol::ws_reader reader;
+    outbox frames;
+    std::string partial;  // the start of a frame not yet complete
+  };
+  busy_state& busy();
+  // Gives the busy state back when quiet. Called only where nothing up the stack holds it:
+  // after a readiness event's reads and after a flush; finish() keeps it (a reader may be
+  // running), the session's end frees it.
+  void release_if_quiet();
+  std::unique_ptr<busy_state> busy_;
   liveness liveness_;
   close_state close_;
   bool waiting_writable_ = false;  // the poller will say when the socket takes more

@@ -55,6 +55,8 @@ class ws_reader {
   std::optional<close_code> failure() const noexcept { return failure_; }
   bool closed() const noexcept { return closed_; }
   bool stopped() const noexcept { return closed_ || failure_.has_value(); }
+  // Between messages and still reading: a new reader would be the same.
+  bool idle() const noexcept { return !stopped() && !fragmented_; }
 
  private:
   struct header {
