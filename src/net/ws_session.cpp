@@ -141,8 +141,7 @@ void ws_session::on_readable(bool to_the_end) {
   if (transport_.output_pending()) schedule_flush();  // TLS answers of its own, e.g. key updates
   // Edge-triggered: bytes left unread (a flood, or TLS records decrypted ahead) get no new event.
   bool unread = last == read_outcome::filled || (to_the_end && last == read_outcome::partial);
-  if (unread || transport_.input_buffered()) return read_soon(to_the_end);
-  release_if_quiet();
+  if (unread || transport_.input_buffered()) read_soon(to_the_end);
 }
 
 void ws_session::read_soon(bool to_the_end) {
@@ -279,7 +278,7 @@ void ws_session::flush() {
     if (frames) frames->written(n);
   }
   if (frames) frames->clear();
-  if (!close_.closing()) return release_if_quiet();
+  if (!close_.closing()) return;
   transport_.shutdown_send();
   // The handshake is complete once the peer closed too. Over TLS the peer still answers our
   // close_notify: its end arrives as EOF (or the close deadline passes), so it gets no reset.
@@ -353,7 +352,8 @@ void ws_session::tick(clock::time_point now) {
   }
   if (check_outbox_limits(now)) return;
   if (alive == liveness::verdict::ping) return enqueue(worker_.ping_frame());
-  if (alive == liveness::verdict::ping_timeout) ping_timed_out();
+  if (alive == liveness::verdict::ping_timeout) return ping_timed_out();
+  release_if_quiet();
 }
 
 bool ws_session::check_outbox_limits(clock::time_point now) {

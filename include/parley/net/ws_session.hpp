@@ -134,8 +134,10 @@ class ws_session final : public core::sink,
   // one of the server's figures), so "not set" is a sentinel rather than an optional, and the
   // first frames queued fit in the session itself (see outbox).
   // What only a busy connection uses: made when the connection reads or queues a frame, given
-  // back once it is quiet again (open, nothing queued, no frame begun), so that an idle
-  // connection holds a pointer instead of 112 bytes (docs/benchmarks.md).
+  // back at the first tick that finds it quiet (open, nothing queued, no frame begun), so that
+  // an idle connection holds a pointer instead of 112 bytes (docs/benchmarks.md). At a tick, not
+  // after each flush: a chatting connection would otherwise remake it for every message (7 %
+  // of the relay's rate, measured).
   struct busy_state {
     explicit busy_state(const protocol::ws_reader_limits& limits) : reader(limits) {}
     protocol::ws_reader reader;
@@ -143,9 +145,8 @@ class ws_session final : public core::sink,
     std::string partial;  // the start of a frame not yet complete
   };
   busy_state& busy();
-  // Gives the busy state back when quiet. Called only where nothing up the stack holds it:
-  // after a readiness event's reads and after a flush; finish() keeps it (a reader may be
-  // running), the session's end frees it.
+  // Gives the busy state back when quiet. Called only from tick(), where nothing up the stack
+  // holds it; finish() keeps it (a reader may be running), the session's end frees it.
   void release_if_quiet();
   std::unique_ptr<busy_state> busy_;
   liveness liveness_;
