@@ -33,27 +33,22 @@ int run_idle(bench_options const& o) {
   run_env env(o);
   std::size_t const t = env.workers.size();
   std::size_t const half = o.connections / 2;
+  std::size_t const first_of[2] = {0, half}, size_of[2] = {half, o.connections - half};
   std::vector<std::unique_ptr<idle_shard>> waves[2];
   for (std::size_t s = 0; s < t; ++s) {
     for (std::size_t w = 0; w < 2; ++w) {
-      std::size_t const first = w == 0 ? 0 : half, n = w == 0 ? half : o.connections - half;
-      std::size_t const a = first + n * s / t, b = first + n * (s + 1) / t;
+      std::size_t const a = first_of[w] + size_of[w] * s / t;
+      std::size_t const b = first_of[w] + size_of[w] * (s + 1) / t;
       waves[w].push_back(std::make_unique<idle_shard>(env, *env.workers[s], a, b - a));
     }
   }
-  auto sum = [&](auto member) {
-    std::uint64_t n = 0;
-    for (auto& wave : waves)
-      for (auto& s : wave)
-        n += ((*s).*member).get();
-    return n;
-  };
   auto wave_sum = [&](std::size_t w, auto member) {
     std::uint64_t n = 0;
     for (auto& s : waves[w])
       n += ((*s).*member).get();
     return n;
   };
+  auto sum = [&](auto member) { return wave_sum(0, member) + wave_sum(1, member); };
 
   long long const rss0 = server_rss_bytes(o.server_pid);
   long long rss_between = -1;
@@ -65,7 +60,7 @@ int run_idle(bench_options const& o) {
     std::int64_t const start = now_ns();
     for (auto& s : waves[w])
       s->post_connect_all(o.connect_concurrency / t + 1);
-    std::size_t const wanted = waves[w].empty() ? 0 : w == 0 ? half : o.connections - half;
+    std::size_t const wanted = size_of[w];
     done = wait_until(
                [&] { return wave_sum(w, &shard::opened) + wave_sum(w, &shard::failed) >= wanted; },
                deadline_after(o.connect_timeout)) &&
